@@ -1,0 +1,274 @@
+"""The ``moderation`` command: train, evaluate, score and explain, and manage model versions."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from moderation.ml import artifacts
+from moderation.ml.features import CommentInput
+from moderation.services.policy import decide_scores
+from moderation.services.scoring import SklearnScorer, scores_json
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_CHUNK = 1000
+
+
+def default_models_dir() -> Path:
+    """``MODERATION_MODELS_DIR``, else the repository's ``models/``."""
+    return Path(os.environ.get("MODERATION_MODELS_DIR") or PROJECT_ROOT / "models")
+
+
+def default_data_dir() -> Path:
+    """``MODERATION_TRAINING_DATA_DIR``, else the repository's ``training/data``."""
+    return Path(
+        os.environ.get("MODERATION_TRAINING_DATA_DIR") or PROJECT_ROOT / "training" / "data"
+    )
+
+
+models_dir_option = click.option(
+    "--models-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=default_models_dir,
+    show_default="models/",
+    help="Folder of model versions.",
+)
+model_option = click.option(
+    "--model", "version", default=None, help="Model version (default: the active one)."
+)
+
+
+def _load(models_dir: Path, version: str | None) -> artifacts.ModelArtifact:
+    name = version or artifacts.active_version(models_dir)
+    if name is None:
+        raise click.ClickException(f"no model in {models_dir}; run `moderation train` first")
+    try:
+        return artifacts.load_model(models_dir / name)
+    except artifacts.ArtifactError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+def main() -> None:
+    """Self-hosted comment moderation: spam and abuse scoring, intake and review."""
+
+
+@main.command()
+@click.option(
+    "--data-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=default_data_dir,
+    show_default="training/data",
+)
+@models_dir_option
+@click.option("--version", default=None, help="Name of the new version (default: UTC time).")
+@click.option("--activate/--no-activate", default=True, show_default=True)
+@click.option("--peer/--no-peer", default=True, help="Compare with alt-profanity-check.")
+def train(
+    data_dir: Path, models_dir: Path, version: str | None, activate: bool, peer: bool
+) -> None:
+    """Train both heads from DATA_DIR, evaluate, and write a new model version."""
+    from moderation.ml.training import train as run_training
+
+    def progress(message: str) -> None:
+        click.echo(f"[train] {message}", err=True)
+
+    try:
+        result = run_training(
+            data_dir, models_dir, version=version, progress=progress, with_peer=peer
+        )
+    except artifacts.ArtifactError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if activate:
+        artifacts.activate(models_dir, result.version)
+    click.echo(
+        f"model {result.version} written to {result.folder}"
+        + (" and activated" if activate else "")
+    )
+    click.echo(f"report: {result.folder / 'report.md'}")
+
+
+@main.command()
+@click.option(
+    "--data",
+    "data_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Labelled CSV or JSONL (a text column and a label column).",
+)
+@models_dir_option
+@model_option
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the report (default: evaluations/<file>-<model>/).",
+)
+def evaluate(data_file: Path, models_dir: Path, version: str | None, out: Path | None) -> None:
+    """Evaluate the model on a labelled file and write the report."""
+    from moderation.ml.datasets import load_labelled_file
+    from moderation.ml.evaluation import metrics_table
+    from moderation.ml.training import evaluate_file
+
+    artifact = _load(models_dir, version)
+    try:
+        examples = load_labelled_file(data_file)
+    except (ValueError, KeyError, json.JSONDecodeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    out = out or Path("evaluations") / f"{data_file.stem}-{artifact.version}"
+    results = evaluate_file(artifact, examples, out)
+    for head, rows in results["heads"].items():
+        if rows:
+            click.echo(f"## {head}\n{metrics_table(rows)}")
+    click.echo(f"report: {out / 'report.md'}")
+
+
+def _score_lines(scorer: SklearnScorer, lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """One output record per input line, in order; bad lines get an ``error``."""
+    pending: list[tuple[dict[str, Any], CommentInput | None]] = []
+
+    def flush() -> Iterator[dict[str, Any]]:
+        inputs = [c for _, c in pending if c is not None]
+        scored = iter(scorer.score_many(inputs))
+        for record, comment in pending:
+            if comment is not None:
+                scores = next(scored)
+                decision = decide_scores(scores, scorer.thresholds)
+                record.update(scores_json(scores))
+                record["decision"] = decision.status.value
+                record["reasons"] = [r.as_dict() for r in decision.reasons]
+                record["model_version"] = scorer.version
+            yield record
+        pending.clear()
+
+    for number, line in enumerate(lines, 1):
+        record: dict[str, Any] = {"line": number}
+        comment = None
+        try:
+            data = json.loads(line)
+            if not isinstance(data, dict):
+                raise ValueError("expected a JSON object")
+            if "id" in data:
+                record["id"] = data["id"]
+            if not isinstance(data.get("content"), str):
+                raise ValueError("missing string field 'content'")
+            comment = CommentInput.from_mapping(data)
+        except ValueError as exc:  # JSONDecodeError is a ValueError
+            record["error"] = str(exc)
+        pending.append((record, comment))
+        if len(pending) >= _CHUNK:
+            yield from flush()
+    yield from flush()
+
+
+@main.command()
+@click.argument("file", required=False, type=click.File("r", encoding="utf-8", errors="strict"))
+@models_dir_option
+@model_option
+def score(file: TextIO | None, models_dir: Path, version: str | None) -> None:
+    """Score a backlog: JSONL from FILE or stdin, one JSON result per input line, in order.
+
+    Each input line is an object with ``content`` and optional ``author``, ``email``, ``url``
+    (and ``id``, echoed back). Each output line has ``spam`` and ``abuse`` (probabilities),
+    ``decision`` (approved, pending, spam or rejected) and ``reasons``; a line that cannot be
+    read gets ``error`` instead.
+    """
+    scorer = SklearnScorer(_load(models_dir, version))
+    source = file if file is not None else sys.stdin
+    out = sys.stdout
+    for record in _score_lines(scorer, (line.rstrip("\n") for line in source)):
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+@main.command()
+@click.argument("text")
+@click.option("--author", default="")
+@click.option("--email", default="")
+@click.option("--url", default="")
+@click.option("--top", default=8, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@models_dir_option
+@model_option
+def explain(
+    text: str,
+    author: str,
+    email: str,
+    url: str,
+    top: int,
+    as_json: bool,
+    models_dir: Path,
+    version: str | None,
+) -> None:
+    """Score TEXT and show the n-grams that pushed each score up, with character spans."""
+    scorer = SklearnScorer(_load(models_dir, version))
+    comment = CommentInput(text, author, email, url)
+    scores = scorer.score(comment)
+    decision = decide_scores(scores, scorer.thresholds)
+    explanation = scorer.explain(comment, top=top)
+    if as_json:
+        payload = {
+            **scores_json(scores),
+            "decision": decision.status.value,
+            "reasons": [r.as_dict() for r in decision.reasons],
+            "explanation": {h: [c.as_dict() for c in cs] for h, cs in explanation.items()},
+            "model_version": scorer.version,
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"decision: {decision.status.value}  (model {scorer.version})")
+    for head, contributions in explanation.items():
+        t = scorer.thresholds[head]
+        click.echo(f"{head}: {scores[head]:.4f}  (allow < {t.allow}, reject >= {t.reject})")
+        for c in contributions:
+            where = ", ".join(f"[{s}:{e}] {text[s:e]!r}" for s, e in c.spans) or "metadata"
+            click.echo(f"  +{c.weight:.3f}  {c.feature!r}  {where}")
+
+
+@main.group()
+def models() -> None:
+    """List, activate and roll back model versions."""
+
+
+@models.command("list")
+@models_dir_option
+def models_list(models_dir: Path) -> None:
+    """List versions, marking the active one."""
+    active = artifacts.active_version(models_dir)
+    for name in artifacts.list_versions(models_dir):
+        manifest = artifacts.read_manifest(models_dir / name)
+        heads = manifest.get("heads", {})
+        thresholds = " ".join(
+            f"{h}={v['thresholds']['allow']}/{v['thresholds']['reject']}" for h, v in heads.items()
+        )
+        mark = "*" if name == active else " "
+        click.echo(f"{mark} {name}  {manifest.get('created_at', '')}  {thresholds}")
+
+
+@models.command("activate")
+@click.argument("version")
+@models_dir_option
+def models_activate(version: str, models_dir: Path) -> None:
+    """Make VERSION the active model (it is verified first)."""
+    _load(models_dir, version)
+    artifacts.activate(models_dir, version)
+    click.echo(f"active model: {version}")
+
+
+@models.command("rollback")
+@models_dir_option
+def models_rollback(models_dir: Path) -> None:
+    """Activate the version before the active one."""
+    versions = artifacts.list_versions(models_dir)
+    active = artifacts.active_version(models_dir)
+    if active not in versions or versions.index(active) == 0:
+        raise click.ClickException("no earlier model version to roll back to")
+    previous = versions[versions.index(active) - 1]
+    _load(models_dir, previous)
+    artifacts.activate(models_dir, previous)
+    click.echo(f"active model: {previous} (was {active})")

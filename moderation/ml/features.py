@@ -1,0 +1,463 @@
+"""Text normalisation and metadata features shared by training and serving.
+
+Everything here is a pure function. The scikit-learn pipelines stay stock: they receive the
+rows built by :func:`to_rows` (normalised text, metadata tokens) and never call back into this
+module, so the saved artifacts contain no custom code.
+
+Normalisation defeats the common evasions: HTML entities, zero-width characters, homoglyphs
+and fancy Unicode letters, leetspeak inside words ("f4ck", "b1tch", "id10t"), s p a c e d or
+d.o.t.t.e.d letters and repeated letters ("fuuuuck"). Each step is one regular expression or
+one character table, applied the same way by the fast path (:func:`normalise`) and by the
+offset-tracking path (:func:`normalise_with_offsets`) that maps highlighted n-grams back to
+the characters the commenter typed.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+
+# Word tokens for the text vectorizer: a word character followed by word characters or
+# asterisks, so masked profanity ("f***", "sh*t") stays one token.
+TOKEN_PATTERN = r"(?u)\b\w[\w*]+"  # noqa: S105 - a regex, not a secret
+_TOKEN_RE = re.compile(TOKEN_PATTERN)
+
+# Look-alike letters from other scripts that NFKC leaves alone.
+_HOMOGLYPHS = {
+    # Cyrillic
+    "а": "a",
+    "в": "b",
+    "е": "e",
+    "ё": "e",
+    "к": "k",
+    "м": "m",
+    "н": "h",
+    "о": "o",
+    "р": "p",
+    "с": "c",
+    "т": "t",
+    "у": "y",
+    "х": "x",
+    "ѕ": "s",
+    "і": "i",
+    "ї": "i",
+    "ј": "j",
+    "ԁ": "d",
+    "ɡ": "g",
+    "һ": "h",
+    "ӏ": "l",
+    "ԛ": "q",
+    "ԝ": "w",
+    # Greek
+    "α": "a",
+    "β": "b",
+    "ε": "e",
+    "η": "n",
+    "ι": "i",
+    "κ": "k",
+    "ν": "v",
+    "ο": "o",
+    "ρ": "p",
+    "τ": "t",
+    "υ": "u",
+    "χ": "x",
+    "ω": "w",
+    "ϲ": "c",
+    # Latin look-alikes
+    "ı": "i",
+    "ɑ": "a",
+    "ℓ": "l",
+    "ø": "o",
+    "ß": "ss",
+    "æ": "ae",
+    "œ": "oe",
+    "đ": "d",
+    "ł": "l",
+    "þ": "th",
+}
+# Zero-width and invisible formatting characters used to split words.
+_INVISIBLE = {
+    "\u00ad",
+    "\u034f",
+    "\u061c",
+    "\u115f",
+    "\u1160",
+    "\u17b4",
+    "\u17b5",
+    "\u180e",
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u200e",
+    "\u200f",
+    "\u202a",
+    "\u202b",
+    "\u202c",
+    "\u202d",
+    "\u202e",
+    "\u2060",
+    "\u2061",
+    "\u2062",
+    "\u2063",
+    "\u2064",
+    "\u206a",
+    "\u206b",
+    "\u206c",
+    "\u206d",
+    "\u206e",
+    "\u206f",
+    "\ufeff",
+    "\u3164",
+    "\uffa0",
+}
+
+
+class _CharTable(dict[int, str]):
+    """``str.translate`` table computed lazily: NFKC, no diacritics, homoglyphs, lower case."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        if char in _INVISIBLE:
+            out = ""
+        else:
+            decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", char))
+            out = "".join(
+                _HOMOGLYPHS.get(c, c)
+                for c in decomposed.lower()
+                if not unicodedata.combining(c) and c not in _INVISIBLE
+            )
+            # Control characters other than line breaks and tabs become spaces.
+            if len(out) == 1 and unicodedata.category(out) == "Cc" and out not in "\n\t":
+                out = " "
+        self[code] = out
+        return out
+
+
+_CHAR_TABLE = _CharTable()
+
+_ENTITY_RE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_LEET = {"4": "a", "3": "e", "1": "i", "!": "i", "0": "o", "$": "s", "5": "s", "7": "t"}
+# Characters that stand for another letter too; a word is mapped to the alternative only when
+# that spells a word of _LEET_WORDS ("f4ck" is "fuck", not "fack"; "s1ut" is "slut").
+_LEET_ALTERNATIVES = {"4": "au", "1": "il", "!": "il"}
+_LEET_WORDS = frozenset(
+    [
+        "fuck",
+        "fucks",
+        "fucking",
+        "fucked",
+        "fucker",
+        "fuckers",
+        "motherfucker",
+        "cunt",
+        "cunts",
+        "slut",
+        "sluts",
+        "suck",
+        "sucks",
+        "sucker",
+        "cocksucker",
+        "dumb",
+        "dumbass",
+        "scum",
+        "scumbag",
+        "pussy",
+        "butt",
+        "nuts",
+        "bullshit",
+        "bloody",
+        "clown",
+        "clowns",
+        "fool",
+        "fools",
+        "loser",
+        "losers",
+        "ugly",
+        "useless",
+        "lunatic",
+        "pedo",
+        "pedophile",
+    ]
+)
+# A word with a run of leet characters between letters: "f4ck", "id10t", "a$$hole", "sh!t".
+_LEET_RE = re.compile(r"[a-z43105$!7]*[a-z][43105$!7]+[a-z][a-z43105$!7]*")
+_LEET_INNER_RE = re.compile(r"(?<=[a-z])[43105$!7]+(?=[a-z])")
+
+
+def _leet_default(match: re.Match[str]) -> str:
+    return "".join(_LEET[c] for c in match.group())
+
+
+def _deleet(match: re.Match[str]) -> str:
+    word = match.group()
+    plain = _LEET_INNER_RE.sub(_leet_default, word)
+    # Positions where an ambiguous leet character was mapped (edge digits stay as typed).
+    ambiguous = [i for i, c in enumerate(word) if c in _LEET_ALTERNATIVES and plain[i] != c]
+    if not ambiguous or len(ambiguous) > 4:
+        return plain
+    candidates = [plain]
+    for i in ambiguous:
+        alternatives = _LEET_ALTERNATIVES[word[i]]
+        candidates = [c[:i] + alt + c[i + 1 :] for c in candidates for alt in alternatives]
+    return next((c for c in candidates if c in _LEET_WORDS), plain)
+
+
+# Three or more single letters with the same separator between them (one or two spaces, dots,
+# dashes or underscores): "f u c k", "m.o.r.o.n", "s - t - u - p - i - d".
+_SPACED_RE = re.compile(
+    r"(?<![\w.\-])[a-z](?P<sep>[ .\-_]{1,2})[a-z](?:(?P=sep)[a-z])+(?!\w|[ .\-_]{1,2}[a-z]\b)"
+)
+_SPACED_SEP_RE = re.compile(r"[ .\-_]")
+# The same letter three or more times ("fuuuck", "loserrrr"); w and x runs are kept (www, xxx).
+_REPEAT_RE = re.compile(r"([a-vyz])\1{2,}")
+
+
+def _decode_entity(match: re.Match[str]) -> str:
+    return html.unescape(match.group()).translate(_CHAR_TABLE)
+
+
+def _join_spaced(match: re.Match[str]) -> str:
+    # Dotted abbreviations ("e.g.", "u.s.a") are joined too; that is harmless.
+    return _SPACED_SEP_RE.sub("", match.group())
+
+
+def _collapse(match: re.Match[str]) -> str:
+    return match.group(1)
+
+
+_STEPS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (_LEET_RE, _deleet),
+    (_SPACED_RE, _join_spaced),
+    (_REPEAT_RE, _collapse),
+)
+
+
+def normalise(text: str) -> str:
+    """Return the canonical form of ``text`` that the text vectorizers see."""
+    if "&" in text:
+        text = _ENTITY_RE.sub(_decode_entity, text)
+    text = text.lower() if text.isascii() else text.translate(_CHAR_TABLE)
+    for pattern, repl in _STEPS:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def _sub_with_offsets(
+    pattern: re.Pattern[str],
+    repl: Callable[[re.Match[str]], str],
+    text: str,
+    offsets: list[int],
+) -> tuple[str, list[int]]:
+    """Apply ``pattern.sub(repl, text)`` and carry each output character's source offset."""
+    out: list[str] = []
+    out_offsets: list[int] = []
+    pos = 0
+    for match in pattern.finditer(text):
+        out.append(text[pos : match.start()])
+        out_offsets.extend(offsets[pos : match.start()])
+        replacement = repl(match)
+        out.append(replacement)
+        start, end = match.start(), match.end()
+        # Spread the replacement over the source span it came from.
+        span = max(end - start, 1)
+        out_offsets.extend(
+            offsets[start + min(i * span // max(len(replacement), 1), span - 1)]
+            for i in range(len(replacement))
+        )
+        pos = end
+    out.append(text[pos:])
+    out_offsets.extend(offsets[pos:])
+    return "".join(out), out_offsets
+
+
+def normalise_with_offsets(text: str) -> tuple[str, list[int]]:
+    """Like :func:`normalise`, also returning, per output character, its index in ``text``."""
+    offsets = list(range(len(text)))
+    # The entity step and the character table run on the original text; all later steps
+    # run on their output, exactly as in normalise().
+    if "&" in text:
+        text, offsets = _sub_with_offsets(_ENTITY_RE, _decode_entity, text, offsets)
+        # _decode_entity already applied the table to decoded entities; applying it again to
+        # their (lower-case, table-mapped) output is a no-op.
+    chars: list[str] = []
+    char_offsets: list[int] = []
+    for char, offset in zip(text, offsets, strict=True):
+        mapped = char.lower() if char.isascii() else char.translate(_CHAR_TABLE)
+        chars.append(mapped)
+        char_offsets.extend([offset] * len(mapped))
+    text, offsets = "".join(chars), char_offsets
+    for pattern, repl in _STEPS:
+        text, offsets = _sub_with_offsets(pattern, repl, text, offsets)
+    return text, offsets
+
+
+def tokens_with_spans(normalised: str) -> list[tuple[str, int, int]]:
+    """Word tokens of a normalised text as the text vectorizer sees them, with their spans."""
+    return [(m.group(), m.start(), m.end()) for m in _TOKEN_RE.finditer(normalised)]
+
+
+# ---------------------------------------------------------------------------------------
+# Metadata tokens
+# ---------------------------------------------------------------------------------------
+
+_LINK_RE = re.compile(
+    r"(?:https?://|www\.|\[url|<a\s)|\b[a-z0-9][a-z0-9-]{1,62}\.(?:com|net|org|info|biz|xyz|top|"
+    r"online|site|shop|store|club|ru|in|io|co|me|ly|us|uk|de|cn|pro|link|click|live|app|"
+    r"icu|vip|win|bet|casino|loan|pw|tk|ml|ga|cf|gq)\b(?:/\S*)?",
+    re.IGNORECASE,
+)
+_PHONE_RE = re.compile(r"(?:\+|\b)\d[\d\s().-]{7,}\d\b")
+_EMAIL_IN_TEXT_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+_MONEY_RE = re.compile(r"[$€£]\s?\d|\d\s?(?:usd|eur|gbp|dollars|bitcoin|btc)\b", re.IGNORECASE)
+_WORD_RE = re.compile(r"[a-z]+")
+_DIGIT_RE = re.compile(r"\d")
+_FREE_MAIL = frozenset(
+    [
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "icloud.com",
+        "me.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.com",
+        "gmx.de",
+        "mail.com",
+        "yandex.com",
+        "yandex.ru",
+        "mail.ru",
+        "zoho.com",
+        "web.de",
+        "hotmail.co.uk",
+        "yahoo.co.uk",
+        "btinternet.com",
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CommentInput:
+    """The fields of a comment that the models score."""
+
+    content: str
+    author: str = ""
+    email: str = ""
+    url: str = ""
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> CommentInput:
+        """Build from a dict with ``content`` and optional ``author``, ``email``, ``url``."""
+
+        def text(key: str) -> str:
+            value = data.get(key)
+            return "" if value is None else str(value)
+
+        return cls(text("content"), text("author"), text("email"), text("url"))
+
+
+def count_links(content: str) -> int:
+    """Number of links, bare domains, BBCode ``[url]`` and HTML anchors in a comment."""
+    return len(_LINK_RE.findall(content))
+
+
+def _bucket(value: int, edges: tuple[int, ...]) -> str:
+    for edge in edges:
+        if value <= edge:
+            return str(edge)
+    return f"{edges[-1]}+"
+
+
+def _domain(url: str) -> str:
+    url = url.strip().lower()
+    if not url:
+        return ""
+    if "://" not in url:
+        url = "http://" + url
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+    return host.removeprefix("www.")
+
+
+def metadata_tokens(comment: CommentInput) -> str:
+    """Space-separated tokens describing the comment's metadata, for the metadata vectorizer.
+
+    Each token is readable in an explanation (``url_tld=xyz``, ``links=3+``).
+    """
+    tokens: list[str] = []
+    content = comment.content
+    links = count_links(content)
+    tokens.append(f"links={_bucket(links, (0, 1, 2))}")
+    tokens.append(f"len={_bucket(len(content), (10, 40, 120, 400, 1200))}")
+    letters = sum(c.isalpha() for c in content)
+    if letters >= 12 and sum(c.isupper() for c in content) > 0.5 * letters:
+        tokens.append("shouting")
+    if _PHONE_RE.search(content):
+        tokens.append("phone_in_text")
+    if _EMAIL_IN_TEXT_RE.search(content):
+        tokens.append("email_in_text")
+    if _MONEY_RE.search(content):
+        tokens.append("money_in_text")
+
+    # A missing field adds no token: the public data sets lack these fields altogether, and
+    # their absence would otherwise say which data set a comment resembles, not what it is.
+    author = normalise(comment.author.strip())
+    if author:
+        words = _WORD_RE.findall(author)
+        if _DIGIT_RE.search(comment.author):
+            tokens.append("author_digits")
+        if count_links(comment.author):
+            tokens.append("author_is_link")
+        tokens.extend(f"author_w={w}" for w in words[:6] if len(w) > 2)
+
+    email = comment.email.strip().lower()
+    if email:
+        local, _, email_domain = email.rpartition("@")
+        if email_domain in _FREE_MAIL:
+            tokens.append(f"email_domain={email_domain}")
+        else:
+            tokens.append("email_domain=other")
+        tokens.append(f"email_tld={email_domain.rsplit('.', 1)[-1]}")
+        if len(_DIGIT_RE.findall(local)) >= 2:
+            tokens.append("email_digits")
+
+    url_domain = _domain(comment.url)
+    if url_domain:
+        tokens.append("url=present")
+        tokens.append(f"url_tld={url_domain.rsplit('.', 1)[-1]}")
+        if url_domain.count(".") >= 2:
+            tokens.append("url_subdomain")
+        path = comment.url.split(url_domain, 1)[-1].strip("/")
+        if path:
+            tokens.append(f"url_path_depth={_bucket(path.count('/') + 1, (1, 2))}")
+        domain_words = _WORD_RE.findall(normalise(url_domain.rsplit(".", 1)[0]))
+        tokens.extend(f"url_w={w}" for w in domain_words[:6] if len(w) > 2)
+        if email and email.endswith("@" + url_domain):
+            tokens.append("email_matches_url")
+    return " ".join(tokens)
+
+
+# Columns of the rows that the pipelines take.
+TEXT_COLUMN = 0
+META_COLUMN = 1
+
+
+def to_rows(comments: Iterable[CommentInput]) -> np.ndarray[Any, np.dtype[np.object_]]:
+    """Build the 2-column object array ``[normalised text, metadata tokens]`` for the pipelines."""
+    rows = [(normalise(c.content), metadata_tokens(c)) for c in comments]
+    array = np.empty((len(rows), 2), dtype=object)
+    if rows:
+        array[:] = rows
+    return array

@@ -1,0 +1,86 @@
+"""Decision vocabulary and the score-to-decision rule. Pure: no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    """Where a comment stands."""
+
+    APPROVED = "approved"
+    PENDING = "pending"
+    SPAM = "spam"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Per-head cut-offs: below ``allow`` publish, at or above ``reject`` refuse, else review."""
+
+    allow: float
+    reject: float
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.allow <= self.reject <= 1.0:
+            raise ValueError(f"need 0 <= allow <= reject <= 1, got {self.allow}, {self.reject}")
+
+    def as_dict(self) -> dict[str, float]:
+        """JSON form."""
+        return {"allow": self.allow, "reject": self.reject}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Thresholds:
+        """Read the JSON form."""
+        return cls(allow=float(data["allow"]), reject=float(data["reject"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why a decision was made: a stable code and a human detail."""
+
+    code: str
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        """JSON form."""
+        return {"code": self.code, "detail": self.detail}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A status with its reasons."""
+
+    status: Status
+    reasons: tuple[Reason, ...] = field(default_factory=tuple)
+
+
+def decide_scores(scores: Mapping[str, float], thresholds: Mapping[str, Thresholds]) -> Decision:
+    """Route a comment by its two model scores.
+
+    Spam at or above its reject threshold is ``spam``; abuse at or above its reject threshold
+    is ``rejected``; both heads under ``allow`` is ``approved``; anything else goes to review.
+    """
+    spam, abuse = scores["spam"], scores["abuse"]
+    ts, ta = thresholds["spam"], thresholds["abuse"]
+    if spam >= ts.reject:
+        return Decision(Status.SPAM, (Reason("spam_score", f"{spam:.3f} >= {ts.reject:.3f}"),))
+    if abuse >= ta.reject:
+        return Decision(
+            Status.REJECTED, (Reason("abuse_score", f"{abuse:.3f} >= {ta.reject:.3f}"),)
+        )
+    reasons = []
+    if spam >= ts.allow:
+        reasons.append(Reason("spam_uncertain", f"{ts.allow:.3f} <= {spam:.3f} < {ts.reject:.3f}"))
+    if abuse >= ta.allow:
+        reasons.append(
+            Reason("abuse_uncertain", f"{ta.allow:.3f} <= {abuse:.3f} < {ta.reject:.3f}")
+        )
+    if reasons:
+        return Decision(Status.PENDING, tuple(reasons))
+    return Decision(
+        Status.APPROVED, (Reason("model_clear", f"spam {spam:.3f}, abuse {abuse:.3f}"),)
+    )

@@ -1,0 +1,116 @@
+"""Saving and loading model artifacts safely."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skops.io as sio
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from moderation.ml import artifacts
+from moderation.ml.features import CommentInput, to_rows
+from moderation.services.policy import Thresholds
+
+pytestmark = pytest.mark.unit
+
+
+def test_round_trip_gives_the_same_predictions(
+    tiny_model_dir: Path, tiny_pipeline: Pipeline
+) -> None:
+    loaded = artifacts.load_model(tiny_model_dir / "tiny")
+    rows = to_rows([CommentInput("buy cheap viagra"), CommentInput("thanks for the article")])
+    for head in artifacts.HEADS:
+        np.testing.assert_array_equal(
+            loaded.pipelines[head].predict_proba(rows), tiny_pipeline.predict_proba(rows)
+        )
+    assert loaded.thresholds["spam"] == Thresholds(0.3, 0.8)
+    assert loaded.version == "tiny"
+    manifest = loaded.manifest
+    assert manifest["trusted_types"] == []
+    assert set(manifest["libraries"]) >= {"python", "scikit-learn", "skops", "numpy"}
+    assert len(manifest["heads"]["spam"]["sha256"]) == 64
+
+
+def test_saving_is_byte_for_byte_deterministic(tmp_path: Path, tiny_pipeline: Pipeline) -> None:
+    for name in ("a", "b"):
+        artifacts.save_model(
+            tmp_path,
+            version=name,
+            pipelines={"spam": tiny_pipeline, "abuse": tiny_pipeline},
+            thresholds={h: Thresholds(0.1, 0.9) for h in artifacts.HEADS},
+            metadata={},
+        )
+    assert (tmp_path / "a" / "spam.skops").read_bytes() == (
+        tmp_path / "b" / "spam.skops"
+    ).read_bytes()
+
+
+def test_a_tampered_file_is_refused(tiny_model_dir: Path) -> None:
+    path = tiny_model_dir / "tiny" / "abuse.skops"
+    data = bytearray(path.read_bytes())
+    data[-30] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(artifacts.ArtifactError, match="sha256"):
+        artifacts.load_model(tiny_model_dir / "tiny")
+
+
+def _shout(x: object) -> object:
+    return x
+
+
+def test_an_untrusted_type_is_refused_even_with_a_matching_hash(tiny_model_dir: Path) -> None:
+    folder = tiny_model_dir / "tiny"
+    evil = Pipeline([("f", FunctionTransformer(_shout))])
+    sio.dump(evil, folder / "spam.skops")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["heads"]["spam"]["sha256"] = artifacts.sha256_file(folder / "spam.skops")
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(artifacts.ArtifactError, match="untrusted types"):
+        artifacts.load_model(folder)
+
+
+def test_saving_an_untrusted_pipeline_is_refused(tmp_path: Path, tiny_pipeline: Pipeline) -> None:
+    evil = Pipeline([("f", FunctionTransformer(_shout))])
+    with pytest.raises(artifacts.ArtifactError, match="untrusted"):
+        artifacts.save_model(
+            tmp_path,
+            version="evil",
+            pipelines={"spam": evil, "abuse": tiny_pipeline},
+            thresholds={h: Thresholds(0.1, 0.9) for h in artifacts.HEADS},
+            metadata={},
+        )
+
+
+def test_another_scikit_learn_version_is_refused(tiny_model_dir: Path) -> None:
+    folder = tiny_model_dir / "tiny"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["libraries"]["scikit-learn"] = "0.24.2"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(artifacts.ArtifactError, match=r"scikit-learn 0\.24\.2"):
+        artifacts.load_model(folder)
+
+
+def test_missing_manifest_and_bad_version_names(tmp_path: Path, tiny_pipeline: Pipeline) -> None:
+    with pytest.raises(artifacts.ArtifactError, match="no manifest"):
+        artifacts.load_model(tmp_path)
+    with pytest.raises(artifacts.ArtifactError, match="invalid version"):
+        artifacts.save_model(
+            tmp_path,
+            version="../escape",
+            pipelines={"spam": tiny_pipeline, "abuse": tiny_pipeline},
+            thresholds={h: Thresholds(0.1, 0.9) for h in artifacts.HEADS},
+            metadata={},
+        )
+
+
+def test_activate_and_active_version(tiny_model_dir: Path) -> None:
+    assert artifacts.list_versions(tiny_model_dir) == ["tiny"]
+    assert artifacts.active_version(tiny_model_dir) == "tiny"  # newest, no pointer yet
+    artifacts.activate(tiny_model_dir, "tiny")
+    assert (tiny_model_dir / "ACTIVE").read_text().strip() == "tiny"
+    with pytest.raises(artifacts.ArtifactError):
+        artifacts.activate(tiny_model_dir, "nope")

@@ -1,0 +1,105 @@
+"""Text normalisation and metadata tokens."""
+
+from __future__ import annotations
+
+import pytest
+
+from moderation.ml.features import (
+    CommentInput,
+    count_links,
+    metadata_tokens,
+    normalise,
+    normalise_with_offsets,
+    to_rows,
+)
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    ("evasive", "plain"),
+    [
+        ("F4ck you", "fuck you"),
+        ("b1tch", "bitch"),
+        ("id10t", "idiot"),
+        ("a$$hole", "asshole"),
+        ("sh!t", "shit"),
+        ("s1ut", "slut"),
+        ("f u c k off", "fuck off"),
+        ("f.u.c.k off", "fuck off"),
+        ("s-t-u-p-i-d", "stupid"),
+        ("fuuuuuck you loserrrr", "fuck you loser"),
+        ("yоu іdіоt", "you idiot"),  # Cyrillic о and і
+        ("fu\u200bck", "fuck"),  # zero-width space
+        ("ｆｕｃｋ", "fuck"),  # full-width letters
+        ("𝐟𝐮𝐜𝐤", "fuck"),  # mathematical bold letters
+        ("f&#117;ck", "fuck"),  # HTML entity
+        ("&lt;b&gt;hi", "<b>hi"),
+        ("Café Résumé", "cafe resume"),
+        ("v1agra and c1alis", "viagra and cialis"),
+    ],
+)
+def test_evasions_normalise_to_the_plain_form(evasive: str, plain: str) -> None:
+    assert normalise(evasive) == plain
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["covid19 and mp3 at 4pm", "2026 budget", "mail bob@example.com", "www.example.com", "xxx"],
+)
+def test_ordinary_tokens_are_left_alone(text: str) -> None:
+    assert normalise(text) == text.lower()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "F4ck you b1tch &amp; y o u  r  idiot",
+        "Ｈｅｌｌｏ wоrld fu\u200bck &#x41;",
+        "noooo way sh!t s.t.u.p.i.d",
+        "",
+        "plain text only",
+    ],
+)
+def test_offset_path_gives_the_same_text_and_valid_offsets(text: str) -> None:
+    normalised, offsets = normalise_with_offsets(text)
+    assert normalised == normalise(text)
+    assert len(offsets) == len(normalised)
+    assert all(0 <= o < len(text) for o in offsets)
+    assert offsets == sorted(offsets)
+
+
+def test_count_links_counts_urls_bbcode_and_anchors() -> None:
+    text = 'see https://a.example and www.b.example, [url=x]y[/url] <a href="z">z</a> pills.xyz'
+    assert count_links(text) == 5
+    assert count_links("no links here. Really.") == 0
+
+
+def test_metadata_tokens_describe_author_email_and_url() -> None:
+    tokens = metadata_tokens(
+        CommentInput(
+            "Great post http://x.example http://y.example http://z.example",
+            author="Best SEO Services 2024",
+            email="kris83vv@gmail.com",
+            url="https://www.cheap-seo.xyz/shop/x",
+        )
+    ).split()
+    assert "links=2+" in tokens
+    assert "author_digits" in tokens
+    assert "author_w=seo" in tokens
+    assert "email_domain=gmail.com" in tokens
+    assert "email_digits" in tokens
+    assert "url_tld=xyz" in tokens
+    assert "url_w=cheap" in tokens
+
+
+def test_metadata_tokens_for_a_bare_comment() -> None:
+    tokens = metadata_tokens(CommentInput("ok")).split()
+    assert tokens == ["links=0", "len=10"]
+
+
+def test_to_rows_shape() -> None:
+    rows = to_rows([CommentInput("A"), CommentInput("B", author="x")])
+    assert rows.shape == (2, 2)
+    assert rows[1, 0] == "b"
+    assert to_rows([]).shape == (0, 2)
