@@ -1,0 +1,27 @@
+"""Self-hosted comment moderation service."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: config, logging, database, scorer, error handlers, blueprints."""
+    from moderation import db, logs
+    from moderation.config import load_config
+    from moderation.errors import register_error_handlers
+    from moderation.services import scoring
+    from moderation.web import comments, health
+
+    app = Flask(__name__)
+    load_config(app, config)
+    logs.init_app(app)
+    db.init_app(app)
+    scoring.init_app(app)
+    register_error_handlers(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(comments.bp)
+    return app

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
 import click
+from flask import Flask
 
+from moderation.config import ConfigError
 from moderation.ml import artifacts
 from moderation.ml.features import CommentInput
 from moderation.services.policy import decide_scores
@@ -272,3 +275,74 @@ def models_rollback(models_dir: Path) -> None:
     _load(models_dir, previous)
     artifacts.activate(models_dir, previous)
     click.echo(f"active model: {previous} (was {active})")
+
+
+def _app(**overrides: Any) -> Flask:
+    """The app for a CLI command (the secret is only needed to serve requests)."""
+    from moderation import create_app
+
+    if not os.environ.get("MODERATION_SECRET_KEY"):
+        overrides.setdefault("SECRET_KEY", secrets.token_hex(32))
+    try:
+        return create_app(overrides)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.group()
+def db() -> None:
+    """Database schema (migrations)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations to the configured database (MODERATION_DATABASE_URL)."""
+    from moderation.db import get_engine
+    from moderation.migrate import upgrade
+
+    app = _app(SCORER_BACKEND="fixed")
+    engine = get_engine(app)
+    upgrade(engine, revision)
+    click.echo(f"database at {engine.url.render_as_string(hide_password=True)} is at {revision}")
+
+
+@main.group("site-key")
+def site_key() -> None:
+    """API keys of site backends (Authorization: Bearer <key>)."""
+
+
+@site_key.command("create")
+@click.argument("name")
+def site_key_create(name: str) -> None:
+    """Create a key for site NAME and print it (it is shown only once)."""
+    from sqlalchemy.exc import IntegrityError
+
+    from moderation.db import get_session
+    from moderation.services.sitekeys import create_site_key
+
+    app = _app(SCORER_BACKEND="fixed")
+    with app.app_context():
+        session = get_session()
+        try:
+            _, key = create_site_key(session, name=name)
+            session.commit()
+        except IntegrityError as exc:
+            raise click.ClickException(f"a site key named {name!r} exists already") from exc
+    click.echo(key)
+
+
+@site_key.command("revoke")
+@click.argument("name")
+def site_key_revoke(name: str) -> None:
+    """Revoke the key of site NAME."""
+    from moderation.db import get_session
+    from moderation.services.sitekeys import revoke_site_key
+
+    app = _app(SCORER_BACKEND="fixed")
+    with app.app_context():
+        session = get_session()
+        if not revoke_site_key(session, name=name):
+            raise click.ClickException(f"no active site key named {name!r}")
+        session.commit()
+    click.echo(f"revoked {name}")

@@ -1,13 +1,27 @@
-"""Shared fixtures: the shipped model, a tiny real pipeline, and the repository paths."""
+"""Shared fixtures: databases (SQLite and PostgreSQL), the app, the shipped model, a tiny model.
+
+Every test that uses ``app``, ``client`` or ``db_session`` runs once on SQLite and once on
+PostgreSQL. PostgreSQL is ``MODERATION_TEST_POSTGRES_URL`` (default: the local server's
+``test`` database); where it does not answer those tests skip with the reason, except in CI
+(``CI=true``), where they fail.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sklearn.pipeline import Pipeline
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
 
+from moderation import create_app, db, migrate
 from moderation.ml import artifacts
 from moderation.ml.features import CommentInput, to_rows
 from moderation.ml.model import build_pipeline
@@ -70,3 +84,110 @@ def shipped_model() -> artifacts.ModelArtifact:
     version = artifacts.active_version(MODELS_DIR)
     assert version is not None, "no shipped model in models/"
     return artifacts.load_model(MODELS_DIR / version)
+
+
+# --------------------------------------------------------------------------- databases
+
+POSTGRES_URL = os.environ.get(
+    "MODERATION_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _postgres_or_skip() -> str:
+    engine = db.make_engine(POSTGRES_URL)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        message = f"PostgreSQL not reachable at {POSTGRES_URL}: {exc.__class__.__name__}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: PostgreSQL tests must run)")
+        pytest.skip(message)
+    finally:
+        engine.dispose()
+    return POSTGRES_URL
+
+
+def fresh_database(url: str) -> Engine:
+    """An engine on an emptied database, migrated to head."""
+    engine = db.make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    migrate.upgrade(engine)
+    return engine
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The URL of the database this run of a test uses."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    return _postgres_or_skip()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    """One migrated database per backend and session."""
+    engine = fresh_database(database_url)
+    yield engine
+    engine.dispose()
+
+
+BASE_CONFIG: dict[str, Any] = {
+    "ENV": "testing",
+    "SECRET_KEY": "test-secret-key",
+    "SCORER_BACKEND": "fixed",
+    "FIXED_SCORES": {"spam": 0.01, "abuse": 0.01},
+    "MIN_FILL_SECONDS": 3,
+}
+
+
+@pytest.fixture
+def make_app(engine: Engine) -> Iterator[Callable[..., Flask]]:
+    """Build apps whose sessions live inside one outer transaction, rolled back after the test.
+
+    Code under test may commit: with ``join_transaction_mode="create_savepoint"`` its commits
+    release savepoints, and nothing reaches the database for good.
+    """
+    connection = engine.connect()
+    outer = connection.begin()
+    apps: list[Flask] = []
+
+    def factory(**config: Any) -> Flask:
+        app = create_app(
+            {**BASE_CONFIG, "DATABASE_URL": engine.url.render_as_string(False), **config}
+        )
+        app.extensions[db.EXTENSION]["sessionmaker"] = sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        apps.append(app)
+        return app
+
+    yield factory
+    outer.rollback()
+    connection.close()
+    for app in apps:
+        db.get_engine(app).dispose()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    """The app with the fixed scorer (spam 0.01, abuse 0.01)."""
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client of ``app``."""
+    return app.test_client()
+
+
+@pytest.fixture
+def db_session(app: Flask) -> Iterator[Session]:
+    """A session on the test transaction (the same one the app's requests use)."""
+    session: Session = app.extensions[db.EXTENSION]["sessionmaker"]()
+    yield session
+    session.close()

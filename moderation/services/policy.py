@@ -58,6 +58,65 @@ class Decision:
     reasons: tuple[Reason, ...] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """What the rules found about a comment before the model looked at it."""
+
+    honeypot: bool = False
+    form_check: str | None = None  # the form token: None (none sent), "ok", "too_fast", "invalid"
+    blocked: tuple[Reason, ...] = ()
+    banned_words: tuple[str, ...] = ()
+    suspect_words: tuple[str, ...] = ()
+    links: int = 0
+    max_links: int = 2
+    trusted_author: bool = False
+
+
+def decide(
+    scores: Mapping[str, float] | None,
+    thresholds: Mapping[str, Thresholds],
+    signals: Signals = Signals(),
+) -> Decision:
+    """Rules first, then the model, then the thresholds; every outcome with its reasons.
+
+    Bot signals and block lists make spam, banned words a refusal; otherwise the model's
+    decision stands, except that suspect words or too many links hold an approved comment
+    for review, a trusted author's comment that the model was only unsure about is approved,
+    and without scores (no model, or it failed) everything waits for a human.
+    """
+    if signals.honeypot:
+        return Decision(Status.SPAM, (Reason("honeypot", "the hidden field was filled in"),))
+    if signals.form_check == "too_fast":
+        return Decision(Status.SPAM, (Reason("too_fast", "the form was sent too quickly"),))
+    if signals.form_check == "invalid":
+        return Decision(Status.SPAM, (Reason("bad_form_token", "the form token was forged"),))
+    if signals.blocked:
+        return Decision(Status.SPAM, signals.blocked)
+    if signals.banned_words:
+        return Decision(Status.REJECTED, (Reason("banned_word", ", ".join(signals.banned_words)),))
+    if scores is None:
+        return Decision(Status.PENDING, (Reason("model_unavailable", "no model scores"),))
+    model = decide_scores(scores, thresholds)
+    if model.status in (Status.SPAM, Status.REJECTED):
+        return model
+    holds = []
+    if signals.suspect_words:
+        holds.append(Reason("suspect_word", ", ".join(signals.suspect_words)))
+    if signals.links > signals.max_links:
+        holds.append(Reason("too_many_links", f"{signals.links} > {signals.max_links}"))
+    if holds:
+        return Decision(Status.PENDING, (*holds, *model.reasons))
+    if model.status is Status.PENDING and signals.trusted_author:
+        return Decision(
+            Status.APPROVED, (Reason("trusted_author", "approved history"), *model.reasons)
+        )
+    if model.status is Status.PENDING:
+        return Decision(
+            Status.PENDING, (*model.reasons, Reason("new_author", "no approved history"))
+        )
+    return model
+
+
 def decide_scores(scores: Mapping[str, float], thresholds: Mapping[str, Thresholds]) -> Decision:
     """Route a comment by its two model scores.
 

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import sklearn
+from flask import Flask, current_app
 
-from moderation.ml.artifacts import HEADS, ModelArtifact
+from moderation.ml.artifacts import (
+    HEADS,
+    ArtifactError,
+    ModelArtifact,
+    active_version,
+    load_model,
+)
 from moderation.ml.features import CommentInput, to_rows
 from moderation.ml.model import CompiledHead, Contribution, explain
 from moderation.services.policy import Thresholds
@@ -20,8 +28,13 @@ Scores = dict[str, float]
 class Scorer(Protocol):
     """Scores comments for spam and abuse."""
 
-    version: str
-    thresholds: Mapping[str, Thresholds]
+    @property
+    def version(self) -> str:
+        """The model version the scores come from."""
+
+    @property
+    def thresholds(self) -> Mapping[str, Thresholds]:
+        """Per-head thresholds that come with the model."""
 
     def score_many(self, comments: Sequence[CommentInput]) -> list[Scores]:
         """``{"spam": p, "abuse": p}`` per comment, in order."""
@@ -92,6 +105,43 @@ class FixedScorer:
     def explain(self, comment: CommentInput, *, top: int = 8) -> dict[str, list[Contribution]]:
         """A fixed scorer has nothing to explain."""
         return {head: [] for head in HEADS}
+
+
+EXTENSION = "moderation.scorer"
+DEFAULT_FIXED_THRESHOLDS = {"spam": Thresholds(0.5, 0.9), "abuse": Thresholds(0.5, 0.9)}
+
+
+def load_scorer(config: Mapping[str, Any]) -> Scorer:
+    """The scorer the config asks for.
+
+    :raises ArtifactError: the model cannot be found or fails verification.
+    """
+    if config["SCORER_BACKEND"] == "fixed":
+        return FixedScorer(dict(config["FIXED_SCORES"]), DEFAULT_FIXED_THRESHOLDS)
+    if config["SCORER_BACKEND"] != "sklearn":
+        raise ArtifactError(f"unknown scorer backend {config['SCORER_BACKEND']!r}")
+    models_dir = Path(config["MODELS_DIR"])
+    version = config.get("MODEL_VERSION") or active_version(models_dir)
+    if version is None:
+        raise ArtifactError(f"no model in {models_dir}")
+    return SklearnScorer(load_model(models_dir / version))
+
+
+def init_app(app: Flask) -> None:
+    """Load the model once per process; without one, comments wait for review."""
+    state: dict[str, Any] = {"scorer": None, "error": None}
+    try:
+        state["scorer"] = load_scorer(app.config)
+    except ArtifactError as exc:
+        state["error"] = str(exc)
+        app.logger.error("no model loaded, every comment will wait for review: %s", exc)
+    app.extensions[EXTENSION] = state
+
+
+def get_scorer() -> Scorer | None:
+    """The current app's scorer, or ``None`` when no model could be loaded."""
+    scorer: Scorer | None = current_app.extensions[EXTENSION]["scorer"]
+    return scorer
 
 
 def scores_json(scores: Scores) -> dict[str, Any]:

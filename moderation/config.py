@@ -1,0 +1,123 @@
+"""Configuration: in-code defaults, then ``MODERATION_*`` environment variables, then overrides.
+
+Lists (blocked IPs, words, site origins) come from the environment as JSON arrays or
+comma-separated strings. In production mode (the default) a missing ``SECRET_KEY`` stops the
+app at start-up: no secret has a default.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS: dict[str, Any] = {
+    "ENV": "production",  # "production" | "development" | "testing"
+    "DATABASE_URL": f"sqlite:///{PROJECT_ROOT / 'var' / 'moderation.db'}",
+    "MODELS_DIR": str(PROJECT_ROOT / "models"),
+    "MODEL_VERSION": None,  # None: the version named by models/ACTIVE
+    "SCORER_BACKEND": "sklearn",  # "sklearn" | "fixed" (tests, or running without a model)
+    "FIXED_SCORES": {"spam": 0.0, "abuse": 0.0},
+    # Per-head threshold overrides; None keeps the model's own.
+    "SPAM_ALLOW": None,
+    "SPAM_REJECT": None,
+    "ABUSE_ALLOW": None,
+    "ABUSE_REJECT": None,
+    # Intake rules
+    "FLOOD_SECONDS": 15,
+    "MAX_LINKS": 2,
+    "BLOCKED_IPS": [],
+    "BLOCKED_EMAILS": [],
+    "BLOCKED_DOMAINS": [],
+    "BANNED_WORDS": [],
+    "SUSPECT_WORDS": [],
+    "TRUSTED_AFTER_APPROVED": 2,  # approved comments (and none refused) make a trusted author
+    "HONEYPOT_FIELD": "fax_number",
+    "MIN_FILL_SECONDS": 3,
+    "FORM_TOKEN_MAX_AGE": 86400,
+    # Where a form post may be redirected after success: origins like "https://news.example".
+    "SITE_ORIGINS": [],
+    # Request limits: the whole body, and the comment text (WordPress's 65,525 bytes).
+    "MAX_CONTENT_LENGTH": 256 * 1024,
+    "MAX_COMMENT_BYTES": 65525,
+    "PER_PAGE_DEFAULT": 50,
+    "PER_PAGE_MAX": 200,
+    # Behind a reverse proxy: how many X-Forwarded-* hops to trust (0: none).
+    "PROXY_FIX_X_FOR": 0,
+    "SECRET_KEY": None,
+}
+
+_LIST_KEYS = (
+    "BLOCKED_IPS",
+    "BLOCKED_EMAILS",
+    "BLOCKED_DOMAINS",
+    "BANNED_WORDS",
+    "SUSPECT_WORDS",
+    "SITE_ORIGINS",
+)
+_FLOAT_KEYS = ("SPAM_ALLOW", "SPAM_REJECT", "ABUSE_ALLOW", "ABUSE_REJECT")
+_INT_KEYS = (
+    "FLOOD_SECONDS",
+    "MAX_LINKS",
+    "TRUSTED_AFTER_APPROVED",
+    "MIN_FILL_SECONDS",
+    "FORM_TOKEN_MAX_AGE",
+    "MAX_CONTENT_LENGTH",
+    "MAX_COMMENT_BYTES",
+    "PER_PAGE_DEFAULT",
+    "PER_PAGE_MAX",
+    "PROXY_FIX_X_FOR",
+)
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or a setting cannot be read."""
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            parsed = json.loads(text)
+            return [str(v).strip() for v in parsed if str(v).strip()]
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return [str(v).strip() for v in value if str(v).strip()]
+
+
+def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
+    """Fill ``app.config``: defaults, then ``MODERATION_*`` variables, then ``overrides``."""
+    app.config.from_mapping(DEFAULTS)
+    # from_prefixed_env parses JSON values ("15" -> 15, "[...]" -> list), strings otherwise.
+    app.config.from_prefixed_env("MODERATION")
+    if overrides:
+        app.config.from_mapping(overrides)
+    try:
+        for key in _LIST_KEYS:
+            app.config[key] = _as_list(app.config[key])
+        for key in _FLOAT_KEYS:
+            if app.config[key] not in (None, ""):
+                app.config[key] = float(app.config[key])
+        for key in _INT_KEYS:
+            app.config[key] = int(app.config[key])
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"bad setting: {exc}") from exc
+    app.config["SITE_ORIGINS"] = [o.rstrip("/").lower() for o in app.config["SITE_ORIGINS"]]
+    app.config["BLOCKED_EMAILS"] = [e.lower() for e in app.config["BLOCKED_EMAILS"]]
+    app.config["BLOCKED_DOMAINS"] = [d.lower() for d in app.config["BLOCKED_DOMAINS"]]
+    if app.config["ENV"] not in ("production", "development", "testing"):
+        raise ConfigError("MODERATION_ENV must be production, development or testing")
+    if not app.config.get("SECRET_KEY"):
+        if app.config["ENV"] == "production":
+            raise ConfigError(
+                "MODERATION_SECRET_KEY is required in production "
+                "(or set MODERATION_ENV=development to use a throwaway key)"
+            )
+        app.config["SECRET_KEY"] = secrets.token_hex(32)

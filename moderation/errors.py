@@ -1,0 +1,163 @@
+"""One exception tree, mapped to JSON (or a small HTML page for form posts) in one place."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ModerationError(Exception):
+    """Base of the errors a request can end with."""
+
+    status_code: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    message: str = "The request could not be processed."
+
+    def __init__(self, message: str | None = None, **extra: Any) -> None:
+        super().__init__(message or self.message)
+        if message:
+            self.message = message
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body."""
+        return {"error": self.code, "message": self.message, **self.extra}
+
+    def headers(self) -> dict[str, str]:
+        """Extra response headers."""
+        return {}
+
+
+class BadRequestError(ModerationError):
+    """Malformed body, bad encoding."""
+
+
+class UnsupportedMediaTypeError(ModerationError):
+    """Neither a form post nor JSON."""
+
+    status_code = 415
+    code = "unsupported_media_type"
+    message = "Send the comment as a form (application/x-www-form-urlencoded) or as JSON."
+
+
+class ValidationFailedError(ModerationError):
+    """One or more fields are invalid; ``errors`` lists every one."""
+
+    status_code = 422
+    code = "validation_error"
+    message = "Some fields need your attention."
+
+    def __init__(self, errors: list[dict[str, str]], values: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.errors = errors
+        self.values = values or {}
+
+    def body(self) -> dict[str, Any]:
+        """``{"errors": [{"field", "code", "message"}]}``."""
+        return {"error": self.code, "message": self.message, "errors": self.errors}
+
+
+class UnauthorizedError(ModerationError):
+    """Missing or wrong credentials."""
+
+    status_code = 401
+    code = "unauthorized"
+    message = "A valid API key is required."
+
+    def headers(self) -> dict[str, str]:
+        """Ask for a bearer token."""
+        return {"WWW-Authenticate": 'Bearer realm="moderation"'}
+
+
+class NotFoundError(ModerationError):
+    """No such resource."""
+
+    status_code = 404
+    code = "not_found"
+    message = "Not found."
+
+
+class DuplicateCommentError(ModerationError):
+    """The same author already said this on this article."""
+
+    status_code = 409
+    code = "comment_duplicate"
+    message = "Duplicate comment detected; it looks as though you've already said that!"
+
+
+class FloodError(ModerationError):
+    """Comments from one address or email too close together."""
+
+    status_code = 429
+    code = "comment_flood"
+    message = "You are posting comments too quickly. Slow down."
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after=retry_after)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        """When to try again."""
+        return {"Retry-After": str(self.retry_after)}
+
+
+class ModelUnavailableError(ModerationError):
+    """No model is loaded."""
+
+    status_code = 503
+    code = "model_unavailable"
+    message = "The scoring model is not available."
+
+
+def wants_html() -> bool:
+    """True for a browser's form post (it gets a page, not JSON)."""
+    if request.is_json:
+        return False
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "text/html" or (
+        best is None
+        and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+    )
+
+
+def _respond(error: ModerationError) -> Response:
+    if wants_html() and request.method == "POST":
+        response = Response(
+            render_template("error.html", error=error),
+            status=error.status_code,
+            mimetype="text/html",
+        )
+    else:
+        response = jsonify(error.body())
+        response.status_code = error.status_code
+    response.headers.update(error.headers())
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Map the tree, HTTP errors and anything unexpected to clean answers."""
+
+    @app.errorhandler(ModerationError)
+    def _moderation_error(error: ModerationError) -> Response:
+        return _respond(error)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        code = (error.name or "error").lower().replace(" ", "_")
+        response = jsonify({"error": code, "message": error.description})
+        response.status_code = error.code or 500
+        if error.code == 405 and error.response is None:
+            response.headers["Allow"] = ", ".join(getattr(error, "valid_methods", None) or [])
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        log.exception("unhandled error")
+        response = jsonify({"error": "internal_error", "message": "Something went wrong."})
+        response.status_code = 500
+        return response

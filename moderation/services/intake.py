@@ -1,0 +1,304 @@
+"""Taking a comment in: duplicate and flood checks, rules, scoring, the decision, storage.
+
+Services take the session and the scorer as arguments and never commit: the view commits
+once, so a comment is stored whole (comment, prediction, decision) or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from moderation.db import utcnow
+from moderation.errors import DuplicateCommentError, FloodError, ValidationFailedError
+from moderation.ml.features import CommentInput, count_links, normalise
+from moderation.schemas import CommentIn
+from moderation.services.policy import (
+    Decision,
+    Reason,
+    Signals,
+    Status,
+    Thresholds,
+    decide,
+)
+from moderation.services.scoring import Scorer, Scores
+from moderation.tables import Comment, Prediction
+from moderation.tables import Decision as DecisionRow
+
+log = logging.getLogger(__name__)
+
+SYSTEM_ACTOR = "system"
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    """The intake rules' settings (from config)."""
+
+    flood_seconds: int = 15
+    max_links: int = 2
+    blocked_ips: frozenset[str] = frozenset()
+    blocked_emails: frozenset[str] = frozenset()
+    blocked_domains: frozenset[str] = frozenset()
+    banned_words: tuple[str, ...] = ()
+    suspect_words: tuple[str, ...] = ()
+    trusted_after_approved: int = 2
+    threshold_overrides: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RequestMeta:
+    """Where the comment came from, and what the form's bot traps said."""
+
+    ip: str = ""
+    user_agent: str = ""
+    referrer: str = ""
+    honeypot: bool = False
+    form_check: str | None = None
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    """A stored comment and how it was decided."""
+
+    comment: Comment
+    decision: Decision
+    scores: Scores | None
+    model_version: str | None
+
+
+def duplicate_key(article_id: str, email: str, content: str) -> str:
+    """Same article, same email, same words (ignoring case and spacing): a duplicate."""
+    text = " ".join(content.lower().split())
+    return hashlib.sha256(f"{article_id}\0{email.lower()}\0{text}".encode()).hexdigest()
+
+
+@lru_cache(maxsize=32)
+def _word_pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    cleaned = [normalise(w).strip() for w in words if w.strip()]
+    if not cleaned:
+        return None
+    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in cleaned) + r")\b")
+
+
+def _found(words: tuple[str, ...], normalised: str) -> tuple[str, ...]:
+    pattern = _word_pattern(words)
+    if pattern is None:
+        return ()
+    return tuple(dict.fromkeys(m.group() for m in pattern.finditer(normalised)))
+
+
+def _domain_of(value: str) -> str:
+    if "@" in value and "://" not in value:
+        return value.rsplit("@", 1)[1].lower()
+    try:
+        host = urlsplit(value if "://" in value else f"http://{value}").hostname or ""
+    except ValueError:
+        return ""
+    return host.lower().removeprefix("www.")
+
+
+def _blocked(data: CommentIn, ip: str, settings: IntakeSettings) -> tuple[Reason, ...]:
+    reasons = []
+    if ip and ip in settings.blocked_ips:
+        reasons.append(Reason("blocked_ip", ip))
+    if data.email.lower() in settings.blocked_emails:
+        reasons.append(Reason("blocked_email", data.email.lower()))
+    for domain in {_domain_of(data.email), _domain_of(data.url)} - {""}:
+        if any(domain == b or domain.endswith("." + b) for b in settings.blocked_domains):
+            reasons.append(Reason("blocked_domain", domain))
+    return tuple(reasons)
+
+
+def thresholds_for(scorer: Scorer | None, settings: IntakeSettings) -> dict[str, Thresholds]:
+    """The model's thresholds with any configured overrides applied."""
+    base = dict(scorer.thresholds) if scorer is not None else {}
+    out = {}
+    for head in ("spam", "abuse"):
+        model = base.get(head, Thresholds(0.0, 1.0))
+        override = settings.threshold_overrides.get(head, {})
+        reject = override.get("reject", model.reject)
+        # An override of one edge may cross the model's other edge: the override wins.
+        allow = min(override.get("allow", model.allow), reject)
+        out[head] = Thresholds(allow=allow, reject=max(reject, allow))
+    return out
+
+
+def _check_flood(session: Session, *, ip: str, email: str, now: datetime, seconds: int) -> None:
+    if seconds <= 0:
+        return
+    since = now - timedelta(seconds=seconds)
+    who = [Comment.email == email]
+    if ip:
+        who.append(Comment.ip == ip)
+    latest = session.scalar(
+        select(func.max(Comment.created_at)).where(or_(*who), Comment.created_at > since)
+    )
+    if latest is not None:
+        if latest.tzinfo is None:  # SQLite's func.max() bypasses the column type
+            latest = datetime.fromisoformat(str(latest)).replace(tzinfo=now.tzinfo)
+        elapsed = (now - latest).total_seconds()
+        raise FloodError(retry_after=max(1, math.ceil(seconds - elapsed)))
+
+
+def _check_parent(session: Session, data: CommentIn) -> None:
+    if data.parent_id is None:
+        return
+    parent = session.get(Comment, data.parent_id)
+    if (
+        parent is None
+        or parent.article_id != data.article_id
+        or parent.status is not Status.APPROVED
+    ):
+        raise ValidationFailedError(
+            [
+                {
+                    "field": "comment_parent",
+                    "code": "invalid_parent",
+                    "message": "The comment you are replying to does not exist on this "
+                    "article or is not published.",
+                }
+            ]
+        )
+
+
+def _trusted(session: Session, email: str, needed: int) -> bool:
+    if needed <= 0:
+        return False
+    counts = dict(
+        session.execute(
+            select(Comment.status, func.count())
+            .where(Comment.email == email)
+            .group_by(Comment.status)
+        ).all()
+    )
+    refused = counts.get(Status.SPAM, 0) + counts.get(Status.REJECTED, 0)
+    return counts.get(Status.APPROVED, 0) >= needed and refused == 0
+
+
+def _score(scorer: Scorer | None, comment: CommentInput) -> Scores | None:
+    if scorer is None:
+        return None
+    try:
+        return scorer.score_many([comment])[0]
+    except Exception:  # a model failure must never lose or publish a comment
+        log.exception("scoring failed; the comment goes to review")
+        return None
+
+
+def submit_comment(
+    session: Session,
+    scorer: Scorer | None,
+    *,
+    data: CommentIn,
+    meta: RequestMeta,
+    settings: IntakeSettings,
+    now: datetime | None = None,
+) -> IntakeResult:
+    """Check, score, decide and store one comment (flushed, not committed).
+
+    :raises DuplicateCommentError: the author said the same on this article before.
+    :raises FloodError: the same address or email commented within the flood interval.
+    :raises ValidationFailedError: the parent comment is missing, elsewhere or unpublished.
+    """
+    now = now or utcnow()
+    email = data.email.lower()
+    key = duplicate_key(data.article_id, email, data.content)
+    if session.scalar(select(Comment.id).where(Comment.duplicate_key == key)) is not None:
+        raise DuplicateCommentError()
+    _check_flood(session, ip=meta.ip, email=data.email, now=now, seconds=settings.flood_seconds)
+    _check_parent(session, data)
+
+    comment_input = CommentInput(data.content, data.author, data.email, data.url)
+    scores = _score(scorer, comment_input)
+    normalised = normalise(data.content)
+    signals = Signals(
+        honeypot=meta.honeypot,
+        form_check=meta.form_check,
+        blocked=_blocked(data, meta.ip, settings),
+        banned_words=_found(settings.banned_words, normalised),
+        suspect_words=_found(settings.suspect_words, normalised),
+        links=count_links(data.content),
+        max_links=settings.max_links,
+        trusted_author=_trusted(session, data.email, settings.trusted_after_approved),
+    )
+    decision = decide(scores, thresholds_for(scorer, settings), signals)
+
+    comment = Comment(
+        article_id=data.article_id,
+        parent_id=data.parent_id,
+        author=data.author,
+        email=data.email,
+        url=data.url,
+        content=data.content,
+        status=decision.status,
+        ip=meta.ip[:45],
+        user_agent=meta.user_agent[:512],
+        referrer=meta.referrer[:2048],
+        duplicate_key=key,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(comment)
+    version = scorer.version if scorer is not None and scores is not None else None
+    if scores is not None:
+        comment.predictions.append(
+            Prediction(
+                model_version=version or "",
+                spam=scores["spam"],
+                abuse=scores["abuse"],
+                created_at=now,
+            )
+        )
+    comment.decisions.append(
+        DecisionRow(
+            actor=SYSTEM_ACTOR,
+            status=decision.status,
+            reasons=[r.as_dict() for r in decision.reasons],
+            created_at=now,
+        )
+    )
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        # Two identical comments raced past the check above; the unique key settles it.
+        raise DuplicateCommentError() from exc
+    return IntakeResult(comment, decision, scores, version)
+
+
+def settings_from_config(config: Mapping[str, Any]) -> IntakeSettings:
+    """Intake settings from the app config."""
+    overrides: dict[str, dict[str, float]] = {}
+    for head in ("spam", "abuse"):
+        for edge in ("allow", "reject"):
+            value: Any = config.get(f"{head.upper()}_{edge.upper()}")
+            if value is not None and value != "":
+                overrides.setdefault(head, {})[edge] = float(value)
+    return IntakeSettings(
+        flood_seconds=int(config["FLOOD_SECONDS"]),
+        max_links=int(config["MAX_LINKS"]),
+        blocked_ips=frozenset(config["BLOCKED_IPS"]),
+        blocked_emails=frozenset(config["BLOCKED_EMAILS"]),
+        blocked_domains=frozenset(config["BLOCKED_DOMAINS"]),
+        banned_words=tuple(config["BANNED_WORDS"]),
+        suspect_words=tuple(config["SUSPECT_WORDS"]),
+        trusted_after_approved=int(config["TRUSTED_AFTER_APPROVED"]),
+        threshold_overrides=overrides,
+    )
+
+
+def public_status(status: Status) -> Status:
+    """What the sender is told: spam is shown as pending (it helps spammers probe otherwise)."""
+    return Status.PENDING if status is Status.SPAM else status

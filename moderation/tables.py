@@ -1,0 +1,100 @@
+"""ORM tables. (The top-level ``models/`` folder holds ML artifacts, not these.)
+
+A comment's scores, model version and automatic decision are stored as append-only facts
+(``Prediction``, ``Decision``) beside the comment; ``Comment.status`` is the current state that
+publishing reads.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from moderation.db import Base, utcnow
+from moderation.services.policy import Status
+
+STATUS_TYPE = Enum(
+    Status,
+    name="comment_status",
+    native_enum=False,
+    length=16,
+    values_callable=lambda e: [m.value for m in e],
+    validate_strings=True,
+)
+
+
+class Comment(Base):
+    """A comment as submitted, with the request metadata spam scoring uses."""
+
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(100), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"), index=True)
+    author: Mapped[str] = mapped_column(String(245))
+    email: Mapped[str] = mapped_column(String(100), index=True)
+    url: Mapped[str] = mapped_column(String(200), default="")
+    content: Mapped[str] = mapped_column(Text)
+    status: Mapped[Status] = mapped_column(STATUS_TYPE, index=True)
+    ip: Mapped[str] = mapped_column(String(45), default="", index=True)
+    user_agent: Mapped[str] = mapped_column(String(512), default="")
+    referrer: Mapped[str] = mapped_column(String(2048), default="")
+    duplicate_key: Mapped[str] = mapped_column(
+        String(64), unique=True, comment="sha256 of article, email and normalised text"
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    predictions: Mapped[list[Prediction]] = relationship(
+        back_populates="comment", order_by="Prediction.id"
+    )
+    decisions: Mapped[list[Decision]] = relationship(
+        back_populates="comment", order_by="Decision.id"
+    )
+
+    __table_args__ = (Index("ix_comments_article_status", "article_id", "status", "created_at"),)
+
+
+class Prediction(Base):
+    """One scoring of a comment by a model version (never overwritten)."""
+
+    __tablename__ = "predictions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"), index=True)
+    model_version: Mapped[str] = mapped_column(String(64))
+    spam: Mapped[float | None]
+    abuse: Mapped[float | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    comment: Mapped[Comment] = relationship(back_populates="predictions")
+
+
+class Decision(Base):
+    """A decision on a comment: the automatic one at intake, later human ones (append-only)."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(100), comment="'system' or a moderator's name")
+    status: Mapped[Status] = mapped_column(STATUS_TYPE)
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    comment: Mapped[Comment] = relationship(back_populates="decisions")
+
+
+class SiteKey(Base):
+    """An API key of a site's backend (stored as a sha256; the key itself is shown once)."""
+
+    __tablename__ = "site_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]

@@ -1,0 +1,388 @@
+"""The public surface: the reply form's endpoint, a comment's status, an article's comments."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+)
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from pydantic import ValidationError
+from werkzeug.wrappers import Response
+
+from moderation.db import get_session
+from moderation.errors import (
+    BadRequestError,
+    NotFoundError,
+    UnauthorizedError,
+    UnsupportedMediaTypeError,
+    ValidationFailedError,
+    wants_html,
+)
+from moderation.schemas import KNOWN_FIELDS, CommentIn, errors_from
+from moderation.services.intake import (
+    IntakeResult,
+    RequestMeta,
+    public_status,
+    settings_from_config,
+    submit_comment,
+)
+from moderation.services.policy import Status
+from moderation.services.publishing import article_comments, public_comment
+from moderation.services.scoring import get_scorer, scores_json
+from moderation.services.sitekeys import find_site_key
+from moderation.tables import Comment, SiteKey
+
+bp = Blueprint("comments", __name__)
+
+FORM_TOKEN_FIELD = "form_token"  # noqa: S105 - a field name
+MESSAGES = {
+    Status.APPROVED: "Your comment has been published.",
+    Status.PENDING: "Your comment is awaiting moderation.",
+    Status.REJECTED: "Your comment was not published because it does not follow our community "
+    "guidelines. Please keep the discussion respectful.",
+}
+_MAX_FORM_FIELDS = 50
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+def _author_signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="author-view")
+
+
+def _form_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="form-token")
+
+
+def author_token(comment_id: int) -> str:
+    """A token that lets the author see their own comment before it is published."""
+    return _author_signer().dumps(comment_id)
+
+
+def _author_may_see(comment_id: int, token: str | None) -> bool:
+    if not token:
+        return False
+    try:
+        return bool(_author_signer().loads(token) == comment_id)
+    except BadSignature:
+        return False
+
+
+def new_form_token() -> str:
+    """A signed timestamp for the form; a post sooner than MIN_FILL_SECONDS is a bot."""
+    return _form_signer().dumps(int(time.time()))
+
+
+def _form_token_signal(token: str | None) -> str | None:
+    if token is None or token == "":
+        return None
+    try:
+        issued = _form_signer().loads(token, max_age=current_app.config["FORM_TOKEN_MAX_AGE"])
+    except SignatureExpired:
+        return None  # an old page is a slow human, not a bot
+    except BadSignature:
+        return "invalid"
+    if not isinstance(issued, int):
+        return "invalid"
+    return "too_fast" if time.time() - issued < current_app.config["MIN_FILL_SECONDS"] else "ok"
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _site_client() -> SiteKey | None:
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer":
+        raise UnauthorizedError("Use 'Authorization: Bearer <site key>'.")
+    site = find_site_key(get_session(), key.strip())
+    if site is None:
+        raise UnauthorizedError("This API key is not valid.")
+    return site
+
+
+def _body_text() -> str:
+    raw = request.get_data(cache=True)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequestError("The request body is not valid UTF-8.", field=None) from None
+
+
+def _read_payload() -> tuple[dict[str, Any], bool]:
+    """The posted fields and whether they came as JSON."""
+    mimetype = request.mimetype
+    if mimetype == "application/json" or mimetype.endswith("+json"):
+        text = _body_text()
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise BadRequestError(f"The body is not valid JSON: {exc.msg} at {exc.pos}.") from None
+        except ValueError as exc:  # e.g. integers beyond Python's digit limit
+            raise BadRequestError(f"The body is not valid JSON: {exc}.") from None
+        if not isinstance(data, dict):
+            raise BadRequestError("The JSON body must be an object.")
+        return data, True
+    if mimetype == "application/x-www-form-urlencoded":
+        try:
+            pairs = parse_qsl(
+                _body_text(),
+                keep_blank_values=True,
+                encoding="utf-8",
+                errors="strict",
+                max_num_fields=_MAX_FORM_FIELDS,
+            )
+        except UnicodeDecodeError:
+            raise BadRequestError("The form data is not valid UTF-8.") from None
+        except ValueError:
+            raise BadRequestError("The form has too many fields.") from None
+        fields: dict[str, Any] = {}
+        for key, value in pairs:
+            fields.setdefault(key, value)
+        return fields, False
+    if mimetype == "multipart/form-data":
+        return {key: request.form.get(key) for key in request.form}, False
+    raise UnsupportedMediaTypeError()
+
+
+def _unknown_fields(data: dict[str, Any]) -> list[dict[str, str]]:
+    allowed = KNOWN_FIELDS | {FORM_TOKEN_FIELD, current_app.config["HONEYPOT_FIELD"]}
+    return [
+        {"field": str(key)[:100], "code": "unknown_field", "message": "This field is not accepted."}
+        for key in data
+        if key not in allowed
+    ]
+
+
+def _client_ip(site: SiteKey | None, data: CommentIn) -> str:
+    # A site backend forwarding the comment tells us the commenter's address.
+    if site is not None and data.user_ip:
+        return data.user_ip
+    return request.remote_addr or ""
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def _redirect_target(redirect_to: str) -> str | None:
+    """``redirect_to`` when it is a path on this site or on an allowed origin."""
+    if not redirect_to:
+        return None
+    try:
+        parts = urlsplit(redirect_to)
+    except ValueError:
+        return None
+    if not parts.scheme and not parts.netloc:
+        return (
+            redirect_to
+            if redirect_to.startswith("/") and not redirect_to.startswith("//")
+            else None
+        )
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    return redirect_to if origin in current_app.config["SITE_ORIGINS"] else None
+
+
+def _with_params(url: str, params: dict[str, str], fragment: str) -> str:
+    parts = urlsplit(url)
+    query = (
+        parts.query + ("&" if parts.query else "") + urlencode(params) if params else parts.query
+    )
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, fragment))
+
+
+def _accepted(result: IntakeResult, site: SiteKey | None, data: CommentIn) -> Response:
+    comment = result.comment
+    shown = public_status(comment.status)
+    body: dict[str, Any] = {
+        "id": comment.id,
+        "status": shown.value,
+        "message": MESSAGES[shown],
+        "links": {"self": f"/comments/{comment.id}"},
+    }
+    if shown is Status.PENDING:
+        body["author_token"] = author_token(comment.id)
+    if site is not None:
+        body["status"] = comment.status.value
+        body["scores"] = scores_json(result.scores) if result.scores is not None else None
+        body["reasons"] = [r.as_dict() for r in result.decision.reasons]
+        body["model_version"] = result.model_version
+    if not wants_html():
+        response = jsonify(body)
+        response.status_code = 201
+        response.headers["Location"] = f"/comments/{comment.id}"
+        return response
+    target = _redirect_target(data.redirect_to)
+    if target is not None:
+        params = (
+            {"unapproved": str(comment.id), "moderation-hash": body["author_token"]}
+            if shown is Status.PENDING
+            else {}
+        )
+        fragment = f"comment-{comment.id}" if shown is Status.APPROVED else "respond"
+        return redirect(_with_params(target, params, fragment), code=303)
+    return Response(
+        render_template("accepted.html", body=body, comment=comment, status=shown),
+        status=201,
+        mimetype="text/html",
+    )
+
+
+@bp.post("/comments")
+def post_comment() -> Response:
+    """The reply form's ``action``: validate, decide, store, answer."""
+    data, is_json = _read_payload()
+    site = _site_client()
+    errors = _unknown_fields(data) if is_json else []
+    try:
+        comment_in = CommentIn.model_validate(data)
+    except ValidationError as exc:
+        errors = errors_from(exc) + errors
+        comment_in = None
+    if errors or comment_in is None:
+        raise ValidationFailedError(errors, values=data)
+
+    honeypot = str(data.get(current_app.config["HONEYPOT_FIELD"]) or "").strip() != ""
+    token = data.get(FORM_TOKEN_FIELD)
+    meta = RequestMeta(
+        ip=_client_ip(site, comment_in),
+        user_agent=(comment_in.user_agent if site and comment_in.user_agent else None)
+        or request.headers.get("User-Agent", ""),
+        referrer=(comment_in.referrer if site and comment_in.referrer else None)
+        or request.headers.get("Referer", ""),
+        honeypot=honeypot,
+        form_check=_form_token_signal(
+            token if token is None or isinstance(token, str) else "not a string"
+        ),
+    )
+    session = get_session()
+    try:
+        result = submit_comment(
+            session,
+            get_scorer(),
+            data=comment_in,
+            meta=meta,
+            settings=settings_from_config(current_app.config),
+        )
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    current_app.logger.info(
+        "comment %s on %s: %s (%s)",
+        result.comment.id,
+        comment_in.article_id,
+        result.comment.status.value,
+        ",".join(r.code for r in result.decision.reasons),
+    )
+    return _accepted(result, site, comment_in)
+
+
+@bp.get("/comments/form-token")
+def form_token() -> Response:
+    """A fresh form token and the names of the bot-trap fields, for the site's form."""
+    response = jsonify(
+        {
+            "field": FORM_TOKEN_FIELD,
+            "token": new_form_token(),
+            "honeypot_field": current_app.config["HONEYPOT_FIELD"],
+        }
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/comments/<int:comment_id>")
+def get_comment(comment_id: int) -> Response:
+    """A comment's public status; its text once published, or for its author with the token."""
+    if comment_id > 2**62:
+        raise NotFoundError("No such comment.")
+    comment = get_session().get(Comment, comment_id)
+    if comment is None:
+        raise NotFoundError("No such comment.")
+    shown = public_status(comment.status)
+    body: dict[str, Any] = {
+        "id": comment.id,
+        "article_id": comment.article_id,
+        "status": shown.value,
+        "message": MESSAGES[shown],
+    }
+    token = request.args.get("token") or request.args.get("moderation-hash")
+    if shown is Status.APPROVED or (shown is Status.PENDING and _author_may_see(comment.id, token)):
+        body.update(public_comment(comment))
+        body["status"] = shown.value
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationFailedError(
+            [{"field": name, "code": "invalid_number", "message": f"{name} must be a number."}]
+        ) from None
+    if not low <= value <= high:
+        raise ValidationFailedError(
+            [
+                {
+                    "field": name,
+                    "code": "out_of_range",
+                    "message": f"{name} must be between {low} and {high}.",
+                }
+            ]
+        )
+    return value
+
+
+@bp.get("/articles/<string:article_id>/comments")
+def list_article_comments(article_id: str) -> Response:
+    """An article's approved comments, threaded, paginated, with an ETag."""
+    if len(article_id) > 100:
+        raise NotFoundError("No such article.")
+    order = request.args.get("order", "oldest")
+    if order not in ("oldest", "newest"):
+        raise ValidationFailedError(
+            [{"field": "order", "code": "invalid_order", "message": "order is oldest or newest."}]
+        )
+    config = current_app.config
+    per_page = _int_arg("per_page", config["PER_PAGE_DEFAULT"], 1, config["PER_PAGE_MAX"])
+    page = _int_arg("page", 1, 1, 1_000_000)
+    result = article_comments(
+        get_session(),
+        article_id=article_id,
+        order="newest" if order == "newest" else "oldest",
+        page=page,
+        per_page=per_page,
+    )
+    pages = max(1, -(-result.total // per_page))
+    response = jsonify(
+        {
+            "article_id": article_id,
+            "order": order,
+            "page": page,
+            "per_page": per_page,
+            "total": result.total,
+            "pages": pages,
+            "comments": result.comments,
+        }
+    )
+    response.headers["Cache-Control"] = "no-cache"
+    response.add_etag()
+    return response.make_conditional(request)
