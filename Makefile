@@ -1,10 +1,11 @@
-# One command to run the service, one to run the tests; both set up .venv themselves.
+# One command runs the service, one runs the tests; both set up .venv themselves.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PORT ?= 8000
 
-.PHONY: install run test lint model bench clean
+.PHONY: install run test test-fast lint model bench bench-intake clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,15 +15,26 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)
-	$(BIN)/moderation db upgrade
-	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
+# The service on its embedded default: SQLite in var/, the shipped model, gunicorn on
+# 127.0.0.1:$(PORT). A random secret is made once in var/secret_key (never a default).
+var/secret_key:
+	mkdir -p var
+	$(PYTHON) -c "import secrets; print(secrets.token_hex(32))" > $@
+	chmod 600 $@
+
+run: $(STAMP) var/secret_key
+	MODERATION_SECRET_KEY="$${MODERATION_SECRET_KEY:-$$(cat var/secret_key)}" $(BIN)/moderation db upgrade
+	MODERATION_SECRET_KEY="$${MODERATION_SECRET_KEY:-$$(cat var/secret_key)}" PORT=$(PORT) \
+		$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -34,6 +46,9 @@ model: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_model.py
+
+bench-intake: $(STAMP)
+	$(BIN)/python benchmarks/bench_intake.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

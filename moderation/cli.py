@@ -15,8 +15,8 @@ from flask import Flask
 
 from moderation.config import ConfigError
 from moderation.ml import artifacts
-from moderation.ml.features import CommentInput
-from moderation.services.policy import decide_scores
+from moderation.ml.features import CommentInput, count_links
+from moderation.services.policy import Signals, decide
 from moderation.services.scoring import SklearnScorer, scores_json
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -132,6 +132,11 @@ def evaluate(data_file: Path, models_dir: Path, version: str | None, out: Path |
     click.echo(f"report: {out / 'report.md'}")
 
 
+def content_signals(comment: CommentInput) -> Signals:
+    """The rules that need nothing but the comment itself (the service adds the rest)."""
+    return Signals(links=count_links(comment.content))
+
+
 def _score_lines(scorer: SklearnScorer, lines: Iterable[str]) -> Iterator[dict[str, Any]]:
     """One output record per input line, in order; bad lines get an ``error``."""
     pending: list[tuple[dict[str, Any], CommentInput | None]] = []
@@ -142,7 +147,7 @@ def _score_lines(scorer: SklearnScorer, lines: Iterable[str]) -> Iterator[dict[s
         for record, comment in pending:
             if comment is not None:
                 scores = next(scored)
-                decision = decide_scores(scores, scorer.thresholds)
+                decision = decide(scores, scorer.thresholds, content_signals(comment))
                 record.update(scores_json(scores))
                 record["decision"] = decision.status.value
                 record["reasons"] = [r.as_dict() for r in decision.reasons]
@@ -212,7 +217,7 @@ def explain(
     scorer = SklearnScorer(_load(models_dir, version))
     comment = CommentInput(text, author, email, url)
     scores = scorer.score(comment)
-    decision = decide_scores(scores, scorer.thresholds)
+    decision = decide(scores, scorer.thresholds, content_signals(comment))
     explanation = scorer.explain(comment, top=top)
     if as_json:
         payload = {

@@ -1,0 +1,143 @@
+"""End to end: the README's run command serves the service with gunicorn on SQLite."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = [pytest.mark.functional, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def _open(request: urllib.request.Request | str) -> tuple[int, dict[str, str], bytes]:
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    folder = tmp_path_factory.mktemp("run")
+    db = folder / "service.db"
+    log = (folder / "service.log").open("wb")
+    env = {
+        **os.environ,
+        "MODERATION_DATABASE_URL": f"sqlite:///{db}",
+        "MODERATION_SITE_ORIGINS": "https://news.example",
+        "PORT": str(port),
+    }
+    process = subprocess.Popen(
+        ["make", "--no-print-directory", "run", f"PORT={port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                status, _, _body = _open(base + "/readyz")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.3)
+        else:
+            output = (folder / "service.log").read_text(errors="replace")
+            pytest.fail(f"the service did not become ready:\n{output[-3000:]}")
+        yield base
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
+        log.close()
+
+
+def test_ready_with_the_shipped_model(served: str) -> None:
+    status, _, body = _open(served + "/readyz")
+    ready = json.loads(body)
+    assert status == 200
+    assert ready["database"] is True
+    active = (ROOT / "models" / "ACTIVE").read_text().strip()
+    assert ready["model_version"] == active
+
+
+def test_a_browser_form_post_is_stored_decided_and_published(served: str) -> None:
+    form = urllib.parse.urlencode(
+        {
+            "comment": "Thanks for explaining the budget so clearly.",
+            "author": "Jo Bloggs",
+            "email": "jo@example.org",
+            "url": "",
+            "comment_post_ID": "2026-budget",
+            "comment_parent": "0",
+            "redirect_to": "https://news.example/2026-budget",
+            "submit": "Post Comment",
+        }
+    ).encode()
+    request = urllib.request.Request(
+        served + "/comments",
+        data=form,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "text/html,application/xhtml+xml",
+            "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) e2e",
+        },
+        method="POST",
+    )
+    status, headers, _ = _open(request)
+    assert status == 303
+    assert headers["Location"].startswith("https://news.example/2026-budget#comment-")
+    status, _, body = _open(served + "/articles/2026-budget/comments")
+    assert status == 200
+    comments = json.loads(body)["comments"]
+    assert [c["content"] for c in comments] == ["Thanks for explaining the budget so clearly."]
+    assert "email" not in comments[0]
+
+
+def test_bad_json_gets_a_clear_4xx(served: str) -> None:
+    request = urllib.request.Request(
+        served + "/comments",
+        data=b'{"comment": ',
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    status, _, body = _open(request)
+    assert status == 400
+    assert "not valid JSON" in json.loads(body)["message"]
+
+
+def test_secret_is_not_a_default(served: str) -> None:
+    secret = Path(ROOT / "var" / "secret_key")
+    assert secret.is_file()
+    assert oct(secret.stat().st_mode)[-3:] == "600"

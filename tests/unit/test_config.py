@@ -1,0 +1,50 @@
+"""Configuration layering and the production secret rule."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from moderation.config import ConfigError, load_config
+
+pytestmark = pytest.mark.unit
+
+
+def test_production_refuses_to_start_without_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MODERATION_SECRET_KEY", raising=False)
+    monkeypatch.delenv("MODERATION_ENV", raising=False)
+    with pytest.raises(ConfigError, match="MODERATION_SECRET_KEY is required"):
+        load_config(Flask("t"))
+
+
+def test_development_gets_a_random_throwaway_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MODERATION_SECRET_KEY", raising=False)
+    a, b = Flask("a"), Flask("b")
+    load_config(a, {"ENV": "development"})
+    load_config(b, {"ENV": "development"})
+    assert a.config["SECRET_KEY"] != b.config["SECRET_KEY"]
+    assert len(a.config["SECRET_KEY"]) == 64
+
+
+def test_environment_variables_override_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODERATION_SECRET_KEY", "s3cret")
+    monkeypatch.setenv("MODERATION_FLOOD_SECONDS", "30")
+    monkeypatch.setenv("MODERATION_BANNED_WORDS", "foo, bar ,baz")
+    monkeypatch.setenv("MODERATION_SITE_ORIGINS", '["https://News.example/"]')
+    monkeypatch.setenv("MODERATION_SPAM_REJECT", "0.95")
+    app = Flask("t")
+    load_config(app)
+    assert app.config["SECRET_KEY"] == "s3cret"
+    assert app.config["FLOOD_SECONDS"] == 30
+    assert app.config["BANNED_WORDS"] == ["foo", "bar", "baz"]
+    assert app.config["SITE_ORIGINS"] == ["https://news.example"]
+    assert app.config["SPAM_REJECT"] == 0.95
+
+
+def test_bad_values_are_config_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODERATION_SECRET_KEY", "x")
+    monkeypatch.setenv("MODERATION_FLOOD_SECONDS", '"soon"')
+    with pytest.raises(ConfigError):
+        load_config(Flask("t"))
+    with pytest.raises(ConfigError, match="MODERATION_ENV"):
+        load_config(Flask("t"), {"ENV": "staging", "FLOOD_SECONDS": 1})

@@ -1,0 +1,54 @@
+"""The decision rule: rules first, then the model, then the thresholds."""
+
+from __future__ import annotations
+
+import pytest
+
+from moderation.services.policy import Reason, Signals, Status, Thresholds, decide
+
+pytestmark = pytest.mark.unit
+
+T = {"spam": Thresholds(0.2, 0.9), "abuse": Thresholds(0.3, 0.95)}
+CLEAN = {"spam": 0.01, "abuse": 0.01}
+
+
+@pytest.mark.parametrize(
+    ("scores", "signals", "status", "first_code"),
+    [
+        (CLEAN, Signals(), Status.APPROVED, "model_clear"),
+        ({"spam": 0.95, "abuse": 0.99}, Signals(), Status.SPAM, "spam_score"),
+        ({"spam": 0.1, "abuse": 0.96}, Signals(), Status.REJECTED, "abuse_score"),
+        ({"spam": 0.5, "abuse": 0.01}, Signals(), Status.PENDING, "spam_uncertain"),
+        ({"spam": 0.01, "abuse": 0.5}, Signals(), Status.PENDING, "abuse_uncertain"),
+        (CLEAN, Signals(honeypot=True), Status.SPAM, "honeypot"),
+        (CLEAN, Signals(form_check="too_fast"), Status.SPAM, "too_fast"),
+        (CLEAN, Signals(form_check="invalid"), Status.SPAM, "bad_form_token"),
+        (CLEAN, Signals(form_check="ok"), Status.APPROVED, "model_clear"),
+        (CLEAN, Signals(blocked=(Reason("blocked_ip", "1.2.3.4"),)), Status.SPAM, "blocked_ip"),
+        (CLEAN, Signals(banned_words=("scum",)), Status.REJECTED, "banned_word"),
+        (CLEAN, Signals(suspect_words=("lawsuit",)), Status.PENDING, "suspect_word"),
+        (CLEAN, Signals(links=3, max_links=2), Status.PENDING, "too_many_links"),
+        (CLEAN, Signals(links=2, max_links=2), Status.APPROVED, "model_clear"),
+        (None, Signals(), Status.PENDING, "model_unavailable"),
+        (
+            {"spam": 0.5, "abuse": 0.01},
+            Signals(trusted_author=True),
+            Status.APPROVED,
+            "trusted_author",
+        ),
+        # a trusted author is not trusted past the reject threshold, nor past the rules
+        ({"spam": 0.95, "abuse": 0.01}, Signals(trusted_author=True), Status.SPAM, "spam_score"),
+        (CLEAN, Signals(trusted_author=True, links=5), Status.PENDING, "too_many_links"),
+    ],
+)
+def test_decide(
+    scores: dict[str, float] | None, signals: Signals, status: Status, first_code: str
+) -> None:
+    decision = decide(scores, T, signals)
+    assert decision.status is status
+    assert decision.reasons[0].code == first_code
+
+
+def test_thresholds_must_be_ordered() -> None:
+    with pytest.raises(ValueError, match="allow <= reject"):
+        Thresholds(0.9, 0.1)
