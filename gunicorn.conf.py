@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+import tempfile
+
+# Prometheus counters shared by all workers: one folder per server start, set before the app
+# (and prometheus_client) is imported.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="moderation-metrics-"))
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("MODERATION_WORKERS") or os.environ.get("WEB_CONCURRENCY") or 2)
@@ -23,3 +28,10 @@ def post_fork(server, worker):  # type: ignore[no-untyped-def]
     from moderation.db import get_engine
 
     get_engine(worker.app.wsgi()).dispose(close=False)
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    """Drop a dead worker's live gauges from the shared metrics."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -10,18 +10,23 @@ from flask import Flask
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: config, logging, database, scorer, error handlers, blueprints."""
-    from moderation import db, logs
+    from moderation import db, logs, metrics
     from moderation.config import load_config
     from moderation.errors import register_error_handlers
     from moderation.services import scoring
-    from moderation.web import comments, health
+    from moderation.web import api, comments, health, moderate
+    from moderation.web.auth import csrf
 
     app = Flask(__name__)
     load_config(app, config)
     logs.init_app(app)
     db.init_app(app)
     scoring.init_app(app)
+    metrics.init_app(app)
+    csrf.init_app(app)
     register_error_handlers(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(comments.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(moderate.bp)
     return app

@@ -73,8 +73,19 @@ def main() -> None:
 @click.option("--version", default=None, help="Name of the new version (default: UTC time).")
 @click.option("--activate/--no-activate", default=True, show_default=True)
 @click.option("--peer/--no-peer", default=True, help="Compare with alt-profanity-check.")
+@click.option(
+    "--moderator-labels/--no-moderator-labels",
+    default=False,
+    show_default=True,
+    help="Add moderators' decisions from the database (MODERATION_DATABASE_URL) as labels.",
+)
 def train(
-    data_dir: Path, models_dir: Path, version: str | None, activate: bool, peer: bool
+    data_dir: Path,
+    models_dir: Path,
+    version: str | None,
+    activate: bool,
+    peer: bool,
+    moderator_labels: bool,
 ) -> None:
     """Train both heads from DATA_DIR, evaluate, and write a new model version."""
     from moderation.ml.training import train as run_training
@@ -82,9 +93,22 @@ def train(
     def progress(message: str) -> None:
         click.echo(f"[train] {message}", err=True)
 
+    extra = []
+    if moderator_labels:
+        from moderation.db import get_session
+        from moderation.services.review_queue import moderator_labels as labels_from
+
+        with _app(SCORER_BACKEND="fixed").app_context():
+            extra = labels_from(get_session())
+        progress(f"{len(extra)} labels from moderators' decisions")
     try:
         result = run_training(
-            data_dir, models_dir, version=version, progress=progress, with_peer=peer
+            data_dir,
+            models_dir,
+            extra=extra,
+            version=version,
+            progress=progress,
+            with_peer=peer,
         )
     except artifacts.ArtifactError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -351,3 +375,55 @@ def site_key_revoke(name: str) -> None:
             raise click.ClickException(f"no active site key named {name!r}")
         session.commit()
     click.echo(f"revoked {name}")
+
+
+@main.group()
+def moderator() -> None:
+    """Moderator accounts and API tokens."""
+
+
+def _read_password(confirm: bool) -> str:
+    if sys.stdin is not None and not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=confirm))
+
+
+@moderator.command("create")
+@click.argument("name")
+@click.option(
+    "--role", type=click.Choice(["moderator", "admin"]), default="moderator", show_default=True
+)
+def moderator_create(name: str, role: str) -> None:
+    """Create moderator NAME; the password comes from a prompt or the first line of stdin."""
+    from moderation.db import get_session
+    from moderation.services.moderators import AccountError, create_moderator
+    from moderation.tables import Role
+
+    password = _read_password(confirm=True)
+    app = _app(SCORER_BACKEND="fixed")
+    with app.app_context():
+        session = get_session()
+        try:
+            create_moderator(session, name=name, role=Role(role), password=password)
+        except AccountError as exc:
+            raise click.ClickException(exc.message) from exc
+        session.commit()
+    click.echo(f"created {role} {name}")
+
+
+@moderator.command("token")
+@click.argument("name")
+def moderator_token(name: str) -> None:
+    """Print a new API token for moderator NAME (send it as Authorization: Bearer ...)."""
+    from moderation.db import get_session
+    from moderation.services.moderators import AccountError, create_token
+
+    app = _app(SCORER_BACKEND="fixed")
+    with app.app_context():
+        session = get_session()
+        try:
+            token = create_token(session, name=name)
+        except AccountError as exc:
+            raise click.ClickException(exc.message) from exc
+        session.commit()
+    click.echo(token)

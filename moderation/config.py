@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "MODELS_DIR": str(PROJECT_ROOT / "models"),
     "MODEL_VERSION": None,  # None: the version named by models/ACTIVE
     "SCORER_BACKEND": "sklearn",  # "sklearn" | "fixed" (tests, or running without a model)
+    "RELOAD_SECONDS": 2,  # how often a worker looks at models/ACTIVE for a new version
     "FIXED_SCORES": {"spam": 0.0, "abuse": 0.0},
     # Per-head threshold overrides; None keeps the model's own.
     "SPAM_ALLOW": None,
@@ -48,6 +49,11 @@ DEFAULTS: dict[str, Any] = {
     "MAX_COMMENT_BYTES": 65525,
     "PER_PAGE_DEFAULT": 50,
     "PER_PAGE_MAX": 200,
+    "CLAIM_SECONDS": 300,  # a moderator's lease on a queue item
+    "SESSION_COOKIE_SECURE": False,  # set true behind HTTPS
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_CHECK_DEFAULT": False,  # checked where a session cookie authenticates a write
     # Behind a reverse proxy: how many X-Forwarded-* hops to trust (0: none).
     "PROXY_FIX_X_FOR": 0,
     "SECRET_KEY": None,
@@ -61,7 +67,7 @@ _LIST_KEYS = (
     "SUSPECT_WORDS",
     "SITE_ORIGINS",
 )
-_FLOAT_KEYS = ("SPAM_ALLOW", "SPAM_REJECT", "ABUSE_ALLOW", "ABUSE_REJECT")
+_FLOAT_KEYS = ("SPAM_ALLOW", "SPAM_REJECT", "ABUSE_ALLOW", "ABUSE_REJECT", "RELOAD_SECONDS")
 _INT_KEYS = (
     "FLOOD_SECONDS",
     "MAX_LINKS",
@@ -73,6 +79,7 @@ _INT_KEYS = (
     "PER_PAGE_DEFAULT",
     "PER_PAGE_MAX",
     "PROXY_FIX_X_FOR",
+    "CLAIM_SECONDS",
 )
 
 
@@ -103,7 +110,7 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         for key in _LIST_KEYS:
             app.config[key] = _as_list(app.config[key])
         for key in _FLOAT_KEYS:
-            if app.config[key] not in (None, ""):
+            if app.config[key] is not None and app.config[key] != "":
                 app.config[key] = float(app.config[key])
         for key in _INT_KEYS:
             app.config[key] = int(app.config[key])

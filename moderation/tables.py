@@ -8,6 +8,7 @@ publishing reads.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text
@@ -45,6 +46,21 @@ class Comment(Base):
     duplicate_key: Mapped[str] = mapped_column(
         String(64), unique=True, comment="sha256 of article, email and normalised text"
     )
+    # The latest model scores and reason codes, copied from the append-only predictions and
+    # decisions so that the review queue can filter and sort on them.
+    spam_score: Mapped[float | None]
+    abuse_score: Mapped[float | None]
+    reason_codes: Mapped[str] = mapped_column(
+        String(500), default="", comment="',code,code,' of the latest decision"
+    )
+    priority: Mapped[float] = mapped_column(
+        default=0.0, comment="review order: 1 = the model was most unsure, 0 = sure"
+    )
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("moderators.id"), index=True)
+    claim_expires_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(
+        default=1, comment="bumped on every change; a stale decision is refused"
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -55,7 +71,11 @@ class Comment(Base):
         back_populates="comment", order_by="Decision.id"
     )
 
-    __table_args__ = (Index("ix_comments_article_status", "article_id", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_comments_article_status", "article_id", "status", "created_at"),
+        Index("ix_comments_status_priority", "status", "priority"),
+    )
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it
 
 
 class Prediction(Base):
@@ -74,15 +94,20 @@ class Prediction(Base):
 
 
 class Decision(Base):
-    """A decision on a comment: the automatic one at intake, later human ones (append-only)."""
+    """A decision on a comment: the automatic one at intake, later human ones (append-only).
+
+    An undo is a decision too: it restores the status before the decision it ``undoes``.
+    """
 
     __tablename__ = "decisions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"), index=True)
     actor: Mapped[str] = mapped_column(String(100), comment="'system' or a moderator's name")
+    moderator_id: Mapped[int | None] = mapped_column(ForeignKey("moderators.id"), index=True)
     status: Mapped[Status] = mapped_column(STATUS_TYPE)
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    undoes_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     comment: Mapped[Comment] = relationship(back_populates="decisions")
@@ -98,3 +123,47 @@ class SiteKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+
+
+class Role(StrEnum):
+    """What a moderator may do."""
+
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+
+ROLE_TYPE = Enum(
+    Role,
+    name="moderator_role",
+    native_enum=False,
+    length=16,
+    values_callable=lambda e: [m.value for m in e],
+    validate_strings=True,
+)
+
+
+class Moderator(Base):
+    """A person who works the review queue (password stored as a salted hash)."""
+
+    __tablename__ = "moderators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[Role] = mapped_column(ROLE_TYPE)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[datetime | None]
+
+
+class ApiToken(Base):
+    """A moderator's API token (stored as a sha256; shown once)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    moderator_id: Mapped[int] = mapped_column(ForeignKey("moderators.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+    moderator: Mapped[Moderator] = relationship()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from moderation.db import utcnow
 from moderation.services.intake import duplicate_key
 from moderation.services.policy import Status
-from moderation.tables import Comment, Decision, Prediction
+from moderation.tables import Comment, Decision, Moderator, Prediction, Role
 
 _counter = itertools.count(1)
 
@@ -24,6 +24,9 @@ def make_comment(session: Session, **overrides: Any) -> Comment:
     overrides.setdefault("url", "")
     overrides.setdefault("content", f"A civil comment number {n}.")
     overrides.setdefault("status", Status.APPROVED)
+    overrides.setdefault("spam_score", 0.01)
+    overrides.setdefault("abuse_score", 0.01)
+    overrides.setdefault("reason_codes", ",model_clear,")
     overrides.setdefault("ip", f"10.0.{n // 250}.{n % 250}")
     overrides.setdefault("user_agent", "pytest")
     overrides.setdefault("referrer", "")
@@ -35,7 +38,35 @@ def make_comment(session: Session, **overrides: Any) -> Comment:
     )
     comment = Comment(**overrides)
     comment.predictions.append(Prediction(model_version="fixed", spam=0.01, abuse=0.01))
-    comment.decisions.append(Decision(actor="system", status=comment.status, reasons=[]))
+    codes = [c for c in comment.reason_codes.split(",") if c]
+    comment.decisions.append(
+        Decision(
+            actor="system",
+            status=comment.status,
+            reasons=[{"code": c, "detail": ""} for c in codes],
+        )
+    )
     session.add(comment)
     session.flush()
     return comment
+
+
+def make_pending(session: Session, **overrides: Any) -> Comment:
+    """A comment waiting for review."""
+    overrides.setdefault("status", Status.PENDING)
+    overrides.setdefault("spam_score", 0.5)
+    overrides.setdefault("reason_codes", ",spam_uncertain,new_author,")
+    overrides.setdefault("priority", 0.5)
+    return make_comment(session, **overrides)
+
+
+def make_moderator(
+    session: Session,
+    name: str = "mod",
+    role: Role = Role.MODERATOR,
+    password: str = "correct horse",
+) -> Moderator:
+    """A moderator account (password "correct horse" unless given)."""
+    from moderation.services.moderators import create_moderator
+
+    return create_moderator(session, name=name, role=role, password=password)

@@ -10,7 +10,7 @@ import hashlib
 import logging
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -135,6 +135,27 @@ def thresholds_for(scorer: Scorer | None, settings: IntakeSettings) -> dict[str,
     return out
 
 
+def reason_codes(reasons: Sequence[Reason]) -> str:
+    """``",code,code,"``: searchable with ``LIKE '%,code,%'`` on every backend."""
+    return "," + ",".join(r.code for r in reasons)[:490] + ","
+
+
+def review_priority(scores: Scores | None, thresholds: Mapping[str, Thresholds]) -> float:
+    """1 where a score sits in the middle of its review band, 0 at its edges or outside.
+
+    Unscored comments come first: nothing at all is known about them.
+    """
+    if scores is None:
+        return 1.0
+    best = 0.0
+    for head, t in thresholds.items():
+        half = (t.reject - t.allow) / 2
+        if half <= 0:
+            continue
+        best = max(best, 1.0 - abs(scores[head] - (t.allow + half)) / half)
+    return round(max(best, 0.0), 6)
+
+
 def _check_flood(session: Session, *, ip: str, email: str, now: datetime, seconds: int) -> None:
     if seconds <= 0:
         return
@@ -233,9 +254,14 @@ def submit_comment(
         max_links=settings.max_links,
         trusted_author=_trusted(session, data.email, settings.trusted_after_approved),
     )
-    decision = decide(scores, thresholds_for(scorer, settings), signals)
+    thresholds = thresholds_for(scorer, settings)
+    decision = decide(scores, thresholds, signals)
 
     comment = Comment(
+        spam_score=scores["spam"] if scores is not None else None,
+        abuse_score=scores["abuse"] if scores is not None else None,
+        reason_codes=reason_codes(decision.reasons),
+        priority=review_priority(scores, thresholds),
         article_id=data.article_id,
         parent_id=data.parent_id,
         author=data.author,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +25,7 @@ from moderation.ml.model import CompiledHead, Contribution, explain
 from moderation.services.policy import Thresholds
 
 Scores = dict[str, float]
+log = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -127,21 +131,68 @@ def load_scorer(config: Mapping[str, Any]) -> Scorer:
     return SklearnScorer(load_model(models_dir / version))
 
 
+class ScorerHolder:
+    """The process's scorer, swapped for the newly activated model without a restart.
+
+    At most every ``RELOAD_SECONDS`` a request looks at ``models/ACTIVE``; when it names
+    another version, that version is loaded and verified, then replaces the old scorer in one
+    assignment. Requests already scoring keep the scorer they started with. A version that
+    fails to load leaves the old one in place.
+    """
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = dict(config)
+        self.scorer: Scorer | None = None
+        self.error: str | None = None
+        self._lock = threading.Lock()
+        self._checked = 0.0
+        self._follow = config["SCORER_BACKEND"] == "sklearn" and not config.get("MODEL_VERSION")
+        self._load()
+
+    def _load(self, version: str | None = None) -> None:
+        config = dict(self.config)
+        if version is not None:
+            config["MODEL_VERSION"] = version
+        try:
+            self.scorer = load_scorer(config)
+            self.error = None
+        except ArtifactError as exc:
+            self.error = str(exc)
+            log.error("model %s not loaded: %s", version or "(active)", exc)
+
+    def get(self) -> Scorer | None:
+        """The current scorer, after a cheap periodic look for a newly activated version."""
+        if self._follow:
+            now = time.monotonic()
+            if now - self._checked >= float(self.config["RELOAD_SECONDS"]):
+                self._checked = now
+                self._maybe_reload()
+        return self.scorer
+
+    def _maybe_reload(self) -> None:
+        active = active_version(Path(self.config["MODELS_DIR"]))
+        current = self.scorer.version if self.scorer is not None else None
+        if active is None or active == current or not self._lock.acquire(blocking=False):
+            return
+        try:
+            log.info("switching model %s -> %s", current, active)
+            self._load(active)
+        finally:
+            self._lock.release()
+
+
 def init_app(app: Flask) -> None:
     """Load the model once per process; without one, comments wait for review."""
-    state: dict[str, Any] = {"scorer": None, "error": None}
-    try:
-        state["scorer"] = load_scorer(app.config)
-    except ArtifactError as exc:
-        state["error"] = str(exc)
-        app.logger.error("no model loaded, every comment will wait for review: %s", exc)
-    app.extensions[EXTENSION] = state
+    holder = ScorerHolder(app.config)
+    if holder.scorer is None:
+        app.logger.error("no model loaded, every comment will wait for review: %s", holder.error)
+    app.extensions[EXTENSION] = holder
 
 
 def get_scorer() -> Scorer | None:
     """The current app's scorer, or ``None`` when no model could be loaded."""
-    scorer: Scorer | None = current_app.extensions[EXTENSION]["scorer"]
-    return scorer
+    holder: ScorerHolder = current_app.extensions[EXTENSION]
+    return holder.get()
 
 
 def scores_json(scores: Scores) -> dict[str, Any]:

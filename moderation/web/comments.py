@@ -280,6 +280,7 @@ def post_comment() -> Response:
     except Exception:
         session.rollback()
         raise
+    current_app.extensions["moderation.metrics"].decided(result.comment.decisions[-1])
     current_app.logger.info(
         "comment %s on %s: %s (%s)",
         result.comment.id,

@@ -21,8 +21,8 @@ def healthz() -> Response:
 @bp.get("/readyz")
 def readyz() -> Response:
     """Database reachable and model loaded (comments would otherwise wait for review)."""
-    state = current_app.extensions[SCORER]
-    scorer = state["scorer"]
+    holder = current_app.extensions[SCORER]
+    scorer = holder.get()
     database = db.ping(current_app)
     ready = database and scorer is not None
     response = jsonify(
@@ -31,7 +31,7 @@ def readyz() -> Response:
             "database": database,
             "model_loaded": scorer is not None,
             "model_version": scorer.version if scorer is not None else None,
-            "model_error": state["error"],
+            "model_error": holder.error,
             "versions": {
                 "scikit-learn": version("scikit-learn"),
                 "moderation": version("moderation"),

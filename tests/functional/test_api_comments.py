@@ -409,12 +409,12 @@ def test_without_a_model_every_comment_waits(
 def test_a_failing_model_sends_the_comment_to_review(app: Flask, db_session: Session) -> None:
     class Broken:
         version = "broken"
-        thresholds = app.extensions["moderation.scorer"]["scorer"].thresholds
+        thresholds = app.extensions["moderation.scorer"].scorer.thresholds
 
         def score_many(self, comments: Any) -> Any:
             raise RuntimeError("boom")
 
-    app.extensions["moderation.scorer"]["scorer"] = Broken()
+    app.extensions["moderation.scorer"].scorer = Broken()
     response = app.test_client().post("/comments", json=payload())
     assert response.status_code == 201
     assert response.json["status"] == "pending"

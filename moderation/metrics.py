@@ -1,0 +1,120 @@
+"""Prometheus metrics: requests and latency by endpoint, decisions, queue, active model.
+
+Under gunicorn the counters live in ``PROMETHEUS_MULTIPROC_DIR`` (set by gunicorn.conf.py),
+so a scrape of any worker sees all workers. Queue depth, the oldest item's age and the model
+version are read at scrape time.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+EXTENSION = "moderation.metrics"
+
+REQUESTS = Counter(
+    "moderation_http_requests_total",
+    "HTTP requests by endpoint, method and status.",
+    ["endpoint", "method", "status"],
+)
+LATENCY = Histogram(
+    "moderation_http_request_duration_seconds",
+    "HTTP request latency by endpoint.",
+    ["endpoint"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+DECISIONS = Counter(
+    "moderation_decisions_total",
+    "Decisions by outcome, reason code and who made them (system or moderator).",
+    ["status", "reason", "actor"],
+)
+
+
+class Metrics:
+    """What the app records."""
+
+    def decided(self, decision: Any) -> None:
+        """Count a decision under each of its reason codes."""
+        actor = "system" if decision.moderator_id is None else "moderator"
+        codes = [r["code"] for r in decision.reasons] or ["none"]
+        for code in codes:
+            DECISIONS.labels(decision.status.value, code, actor).inc()
+
+
+class _LiveCollector(Collector):
+    """Values read at scrape time from the database and the scorer."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        from moderation.db import get_session
+        from moderation.services.review_queue import queue_stats
+        from moderation.services.scoring import get_scorer
+
+        depth, age = queue_stats(get_session())
+        yield GaugeMetricFamily(
+            "moderation_queue_depth", "Comments waiting for a moderator.", value=depth
+        )
+        yield GaugeMetricFamily(
+            "moderation_queue_oldest_age_seconds",
+            "Age of the oldest comment waiting for a moderator.",
+            value=age,
+        )
+        scorer = get_scorer()
+        model = GaugeMetricFamily(
+            "moderation_model_info",
+            "The model version this process scores with.",
+            labels=["version"],
+        )
+        model.add_metric([scorer.version if scorer is not None else "none"], 1.0)
+        yield model
+
+
+def _endpoint() -> str:
+    return request.url_rule.endpoint if request.url_rule is not None else "unmatched"
+
+
+def init_app(app: Flask) -> None:
+    """Time every request and serve /metrics."""
+    app.extensions[EXTENSION] = Metrics()
+
+    @app.before_request
+    def _start() -> None:
+        g.metrics_started = time.perf_counter()
+
+    @app.after_request
+    def _record(response: Response) -> Response:
+        started = g.pop("metrics_started", None)
+        if started is not None:
+            endpoint = _endpoint()
+            LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+            REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+        return response
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            shared = CollectorRegistry()
+            multiprocess.MultiProcessCollector(shared)  # type: ignore[no-untyped-call]
+            text = generate_latest(shared)
+        else:
+            text = generate_latest(REGISTRY)
+        live = CollectorRegistry()
+        live.register(_LiveCollector(current_app._get_current_object()))  # type: ignore[attr-defined]
+        return Response(text + generate_latest(live), mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,117 @@
+"""The moderator web page: sign in, the queue, keyboard decisions. No build step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import CSRFError
+from werkzeug.wrappers import Response
+
+from moderation.db import get_session
+from moderation.services import review_queue as rq
+from moderation.services.moderators import authenticate
+from moderation.tables import Comment
+from moderation.web.api import explanation
+from moderation.web.auth import SESSION_KEY, csrf, current_moderator
+
+bp = Blueprint("moderate", __name__, url_prefix="/moderate")
+
+
+def highlight(text: str, spans: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Cut ``text`` into segments, marking the characters that raised a score.
+
+    The template escapes every segment: user text never becomes markup.
+    """
+    marks: list[str | None] = [None] * len(text)
+    weights = [0.0] * len(text)
+    for head, contributions in spans.items():
+        for c in contributions:
+            for start, end in c["spans"]:
+                for i in range(max(0, start), min(end, len(text))):
+                    if c["weight"] > weights[i]:
+                        marks[i], weights[i] = head, c["weight"]
+    segments: list[dict[str, Any]] = []
+    for i, char in enumerate(text):
+        if segments and segments[-1]["head"] == marks[i]:
+            segments[-1]["text"] += char
+        else:
+            segments.append({"text": char, "head": marks[i]})
+    return segments
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | str:
+    """Sign in with name and password (CSRF-protected form)."""
+    error = None
+    if request.method == "POST":
+        try:
+            csrf.protect()
+        except CSRFError:
+            error = "Your sign-in form expired. Please try again."
+        else:
+            moderator = authenticate(
+                get_session(),
+                name=request.form.get("name", ""),
+                password=request.form.get("password", ""),
+            )
+            if moderator is None:
+                error = "Wrong name or password."
+            else:
+                session.clear()
+                session[SESSION_KEY] = moderator.id
+                return redirect(url_for("moderate.queue"), code=303)
+    return render_template("login.html", error=error)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """Sign out."""
+    csrf.protect()
+    session.clear()
+    return redirect(url_for("moderate.login"), code=303)
+
+
+@bp.get("")
+def queue() -> Response | str:
+    """The queue, most uncertain first, with everything needed to decide."""
+    moderator = current_moderator()
+    if moderator is None:
+        return redirect(url_for("moderate.login"), code=303)
+    by_age = request.args.get("sort") == "age"
+    db = get_session()
+    total, items = rq.list_pending(
+        db,
+        flt=rq.QueueFilter(
+            article_id=request.args.get("article") or None, sort="age" if by_age else "priority"
+        ),
+        page=1,
+        per_page=50,
+    )
+    cards = [_card(db, c) for c in items]
+    return render_template(
+        "queue.html",
+        moderator=moderator,
+        cards=cards,
+        total=total,
+        sort="age" if by_age else "priority",
+    )
+
+
+def _card(db: Any, comment: Comment) -> dict[str, Any]:
+    spans = explanation(comment)
+    latest = comment.decisions[-1] if comment.decisions else None
+    return {
+        "comment": comment,
+        "segments": highlight(comment.content, spans),
+        "explanation": spans,
+        "reasons": latest.reasons if latest is not None else [],
+        "history": rq.author_history(db, comment.email),
+    }

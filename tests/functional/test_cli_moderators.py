@@ -1,0 +1,93 @@
+"""`moderation moderator create|token` and training with moderators' labels."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from moderation import create_app
+from moderation.cli import main
+from moderation.db import get_session
+from moderation.services import review_queue as rq
+from moderation.services.moderators import authenticate, moderator_for_token
+from tests.conftest import DATA_DIR
+from tests.factories import make_pending
+
+pytestmark = pytest.mark.functional
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'mods.db'}"
+    monkeypatch.setenv("MODERATION_DATABASE_URL", url)
+    monkeypatch.setenv("MODERATION_SECRET_KEY", "test")
+    assert CliRunner().invoke(main, ["db", "upgrade"]).exit_code == 0
+    return url
+
+
+def test_create_moderator_and_token(database: str) -> None:
+    runner = CliRunner()
+    created = runner.invoke(
+        main, ["moderator", "create", "alice", "--role", "admin"], input="long enough pw\n"
+    )
+    assert created.exit_code == 0, created.output
+    short = runner.invoke(main, ["moderator", "create", "bob"], input="short\n")
+    assert short.exit_code != 0
+    assert "at least 8" in short.output
+    token = runner.invoke(main, ["moderator", "token", "alice"])
+    assert token.exit_code == 0
+    assert runner.invoke(main, ["moderator", "token", "nobody"]).exit_code != 0
+    app = create_app({"SCORER_BACKEND": "fixed"})
+    with app.app_context():
+        session = get_session()
+        alice = authenticate(session, name="alice", password="long enough pw")
+        assert alice is not None
+        assert alice.role.value == "admin"
+        assert authenticate(session, name="alice", password="wrong") is None
+        found = moderator_for_token(session, token.output.strip())
+        assert found is not None
+        assert found.name == "alice"
+
+
+def test_train_includes_moderator_labels(database: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    runner.invoke(main, ["moderator", "create", "alice"], input="long enough pw\n")
+    app = create_app({"SCORER_BACKEND": "fixed"})
+    with app.app_context():
+        session = get_session()
+        from moderation.services.moderators import authenticate as auth
+
+        alice = auth(session, name="alice", password="long enough pw")
+        assert alice is not None
+        for i, action in enumerate([rq.Action.REJECT_SPAM, rq.Action.APPROVE, rq.Action.APPROVE]):
+            item = make_pending(session, content=f"moderated comment {i}")
+            rq.decide(session, comment_id=item.id, moderator=alice, action=action)
+        undone = make_pending(session, content="undone")
+        rq.decide(session, comment_id=undone.id, moderator=alice, action=rq.Action.REJECT_SPAM)
+        rq.undo(session, comment_id=undone.id, moderator=alice)
+        session.commit()
+    data = tmp_path / "data"
+    shutil.copytree(DATA_DIR / "own", data / "own")
+    models = tmp_path / "models"
+    result = runner.invoke(
+        main,
+        [
+            "train",
+            "--data-dir",
+            str(data),
+            "--models-dir",
+            str(models),
+            "--version",
+            "m1",
+            "--no-peer",
+            "--moderator-labels",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((models / "m1" / "manifest.json").read_text())
+    assert manifest["training_data"]["moderator_labels"] == 3
+    assert "moderator_labels: 3" in (models / "m1" / "report.md").read_text()
