@@ -172,9 +172,7 @@ def claim_next(
     now = now or utcnow()
     dialect = session.get_bind().dialect.name
     free = or_(Comment.claimed_by.is_(None), Comment.claim_expires_at < now)
-    query = _ordered(_filtered(select(Comment.id), flt, dialect).where(free), flt.sort).limit(
-        count
-    )
+    query = _ordered(_filtered(select(Comment.id), flt, dialect).where(free), flt.sort).limit(count)
     # Concurrent claimers skip each other's rows instead of waiting for them (PostgreSQL);
     # SQLite runs one writing transaction at a time anyway.
     ids = list(session.scalars(query.with_for_update(skip_locked=True)).all())
