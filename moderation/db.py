@@ -2,8 +2,9 @@
 
 One session per request, created lazily and closed at teardown; views and CLI commands commit,
 services only flush. SQLite (the embedded default) runs in WAL mode with foreign keys on and
-explicit ``BEGIN IMMEDIATE`` transactions, so concurrent gunicorn workers queue for the write
-lock instead of failing on a lock upgrade.
+explicit ``BEGIN IMMEDIATE`` transactions for writers, so concurrent gunicorn workers queue
+for the write lock instead of failing on a lock upgrade; GET requests read in ``DEFERRED``
+transactions, which never wait.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, g, has_request_context, request
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -74,11 +75,14 @@ def _sqlite_hooks(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front (a read transaction that later writes can
+        # fail on a lock upgrade); readers ask for DEFERRED and never block anyone.
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {'DEFERRED' if mode == 'DEFERRED' else 'IMMEDIATE'}")
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url`` with the per-backend settings."""
+def make_engine(url: str, **connect_args: Any) -> Engine:
+    """An engine for ``url`` with the per-backend settings (``connect_args`` go to the driver)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -86,7 +90,9 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _sqlite_hooks(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args
+    )
 
 
 def init_app(app: Flask) -> None:
@@ -110,9 +116,12 @@ def get_session() -> Session:
     from flask import current_app
 
     if "db_session" not in g:
-        g.db_session = current_app.extensions[EXTENSION]["sessionmaker"]()
-    session: Session = g.db_session
-    return session
+        session = current_app.extensions[EXTENSION]["sessionmaker"]()
+        if has_request_context() and request.method in ("GET", "HEAD", "OPTIONS"):
+            session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+        g.db_session = session
+    result: Session = g.db_session
+    return result
 
 
 def _close_session(_exc: BaseException | None) -> None:

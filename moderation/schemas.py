@@ -21,8 +21,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 # Line breaks and tabs are fine in a comment; other control characters (NUL included) are not.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_LINE_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LINE_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _ARTICLE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$")
 
 NAME_MAX = 245
@@ -40,7 +40,14 @@ def _text(value: Any, *, code: str) -> str:
         return ""
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise _error(f"invalid_{code}", "This field must be text.")
-    return str(value)
+    text = str(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from a JSON \ud800-style escape
+        raise _error(
+            "invalid_unicode", "This field contains characters that are not valid text."
+        ) from None
+    return text
 
 
 class CommentIn(BaseModel):

@@ -109,15 +109,30 @@ def _postgres_or_skip() -> str:
     return POSTGRES_URL
 
 
+# Each test run gets its own PostgreSQL schema, so runs side by side never meet.
+PG_SCHEMA = f"test_{os.getpid()}"
+
+
 def fresh_database(url: str) -> Engine:
-    """An engine on an emptied database, migrated to head."""
-    engine = db.make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
+    """An engine on an empty database (a private schema on PostgreSQL), migrated to head."""
+    if url.startswith("postgresql"):
+        setup = db.make_engine(url)
+        with setup.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+            connection.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
+        setup.dispose()
+        engine = db.make_engine(url, options=f"-c search_path={PG_SCHEMA}")
+    else:
+        engine = db.make_engine(url)
     migrate.upgrade(engine)
     return engine
+
+
+def drop_database(engine: Engine) -> None:
+    """Remove what ``fresh_database`` made on PostgreSQL."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -133,6 +148,7 @@ def engine(database_url: str) -> Iterator[Engine]:
     """One migrated database per backend and session."""
     engine = fresh_database(database_url)
     yield engine
+    drop_database(engine)
     engine.dispose()
 
 

@@ -11,7 +11,7 @@ import logging
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -218,7 +218,21 @@ def _score(scorer: Scorer | None, comment: CommentInput) -> Scores | None:
         return None
 
 
-def submit_comment(
+@dataclass(frozen=True)
+class PreparedComment:
+    """A comment checked, scored and decided, ready to be stored."""
+
+    data: CommentIn
+    meta: RequestMeta
+    key: str
+    scores: Scores | None
+    model_version: str | None
+    decision: Decision
+    thresholds: dict[str, Thresholds]
+    now: datetime
+
+
+def prepare_comment(
     session: Session,
     scorer: Scorer | None,
     *,
@@ -226,23 +240,18 @@ def submit_comment(
     meta: RequestMeta,
     settings: IntakeSettings,
     now: datetime | None = None,
-) -> IntakeResult:
-    """Check, score, decide and store one comment (flushed, not committed).
+) -> PreparedComment:
+    """Everything that only reads: duplicate and parent checks, scoring, rules, the decision.
 
     :raises DuplicateCommentError: the author said the same on this article before.
-    :raises FloodError: the same address or email commented within the flood interval.
     :raises ValidationFailedError: the parent comment is missing, elsewhere or unpublished.
     """
     now = now or utcnow()
-    email = data.email.lower()
-    key = duplicate_key(data.article_id, email, data.content)
+    key = duplicate_key(data.article_id, data.email, data.content)
     if session.scalar(select(Comment.id).where(Comment.duplicate_key == key)) is not None:
         raise DuplicateCommentError()
-    _check_flood(session, ip=meta.ip, email=data.email, now=now, seconds=settings.flood_seconds)
     _check_parent(session, data)
-
-    comment_input = CommentInput(data.content, data.author, data.email, data.url)
-    scores = _score(scorer, comment_input)
+    scores = _score(scorer, CommentInput(data.content, data.author, data.email, data.url))
     normalised = normalise(data.content)
     signals = Signals(
         honeypot=meta.honeypot,
@@ -252,16 +261,42 @@ def submit_comment(
         suspect_words=_found(settings.suspect_words, normalised),
         links=count_links(data.content),
         max_links=settings.max_links,
-        trusted_author=_trusted(session, data.email, settings.trusted_after_approved),
     )
     thresholds = thresholds_for(scorer, settings)
     decision = decide(scores, thresholds, signals)
+    # The author's history only matters when the model alone held the comment back.
+    if decision.status is Status.PENDING and _trusted(
+        session, data.email, settings.trusted_after_approved
+    ):
+        decision = decide(scores, thresholds, replace(signals, trusted_author=True))
+    version = scorer.version if scorer is not None and scores is not None else None
+    return PreparedComment(data, meta, key, scores, version, decision, thresholds, now)
 
+
+def store_comment(
+    session: Session, prepared: PreparedComment, *, settings: IntakeSettings
+) -> IntakeResult:
+    """Store a prepared comment with its prediction and decision (flushed, not committed).
+
+    The flood check runs here, in the writing transaction, so two quick comments from one
+    address cannot both pass it; the unique duplicate key settles any duplicate race.
+
+    :raises FloodError: the same address or email commented within the flood interval.
+    :raises DuplicateCommentError: an identical comment was stored meanwhile.
+    """
+    data, meta, scores, decision, now = (
+        prepared.data,
+        prepared.meta,
+        prepared.scores,
+        prepared.decision,
+        prepared.now,
+    )
+    _check_flood(session, ip=meta.ip, email=data.email, now=now, seconds=settings.flood_seconds)
     comment = Comment(
         spam_score=scores["spam"] if scores is not None else None,
         abuse_score=scores["abuse"] if scores is not None else None,
         reason_codes=reason_codes(decision.reasons),
-        priority=review_priority(scores, thresholds),
+        priority=review_priority(scores, prepared.thresholds),
         article_id=data.article_id,
         parent_id=data.parent_id,
         author=data.author,
@@ -272,16 +307,14 @@ def submit_comment(
         ip=meta.ip[:45],
         user_agent=meta.user_agent[:512],
         referrer=meta.referrer[:2048],
-        duplicate_key=key,
+        duplicate_key=prepared.key,
         created_at=now,
         updated_at=now,
     )
-    session.add(comment)
-    version = scorer.version if scorer is not None and scores is not None else None
     if scores is not None:
         comment.predictions.append(
             Prediction(
-                model_version=version or "",
+                model_version=prepared.model_version or "",
                 spam=scores["spam"],
                 abuse=scores["abuse"],
                 created_at=now,
@@ -295,13 +328,14 @@ def submit_comment(
             created_at=now,
         )
     )
+    session.add(comment)
     try:
-        with session.begin_nested():
-            session.flush()
+        session.flush()
     except IntegrityError as exc:
-        # Two identical comments raced past the check above; the unique key settles it.
+        # Two identical comments raced past the check in prepare_comment; the unique key
+        # settles it. The caller rolls the transaction back.
         raise DuplicateCommentError() from exc
-    return IntakeResult(comment, decision, scores, version)
+    return IntakeResult(comment, decision, scores, prepared.model_version)
 
 
 def settings_from_config(config: Mapping[str, Any]) -> IntakeSettings:

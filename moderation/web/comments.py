@@ -32,9 +32,10 @@ from moderation.schemas import KNOWN_FIELDS, CommentIn, errors_from
 from moderation.services.intake import (
     IntakeResult,
     RequestMeta,
+    prepare_comment,
     public_status,
     settings_from_config,
-    submit_comment,
+    store_comment,
 )
 from moderation.services.policy import Status
 from moderation.services.publishing import article_comments, public_comment
@@ -130,9 +131,15 @@ def _read_payload() -> tuple[dict[str, Any], bool]:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise BadRequestError(f"The body is not valid JSON: {exc.msg} at {exc.pos}.") from None
-        except ValueError as exc:  # e.g. integers beyond Python's digit limit
-            raise BadRequestError(f"The body is not valid JSON: {exc}.") from None
+            raise BadRequestError(
+                f"The body is not valid JSON: {exc.msg} (character {exc.pos})."
+            ) from None
+        except ValueError:  # integers beyond Python's digit limit
+            raise BadRequestError(
+                "The body is not valid JSON: a number has too many digits."
+            ) from None
+        except RecursionError:
+            raise BadRequestError("The body is not valid JSON: it is nested too deeply.") from None
         if not isinstance(data, dict):
             raise BadRequestError("The JSON body must be an object.")
         return data, True
@@ -154,6 +161,7 @@ def _read_payload() -> tuple[dict[str, Any], bool]:
             fields.setdefault(key, value)
         return fields, False
     if mimetype == "multipart/form-data":
+        _body_text()  # the form's text must be UTF-8 (Werkzeug would replace bad bytes)
         return {key: request.form.get(key) for key in request.form}, False
     raise UnsupportedMediaTypeError()
 
@@ -268,14 +276,17 @@ def post_comment() -> Response:
         ),
     )
     session = get_session()
+    settings = settings_from_config(current_app.config)
     try:
-        result = submit_comment(
-            session,
-            get_scorer(),
-            data=comment_in,
-            meta=meta,
-            settings=settings_from_config(current_app.config),
+        # Read, score and decide in a read transaction; then take the write lock only for
+        # the inserts (SQLite lets one writer in at a time).
+        session.rollback()  # end the site-key lookup's transaction, if there was one
+        session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+        prepared = prepare_comment(
+            session, get_scorer(), data=comment_in, meta=meta, settings=settings
         )
+        session.rollback()
+        result = store_comment(session, prepared, settings=settings)
         session.commit()
     except Exception:
         session.rollback()
