@@ -427,3 +427,39 @@ def moderator_token(name: str) -> None:
             raise click.ClickException(exc.message) from exc
         session.commit()
     click.echo(token)
+
+
+@moderator.command("disable")
+@click.argument("name")
+def moderator_disable(name: str) -> None:
+    """Lock moderator NAME out: their sign-in sessions and API tokens stop working at once."""
+    from moderation.db import get_session
+    from moderation.services.moderators import AccountError, disable_moderator
+
+    app = _app(SCORER_BACKEND="fixed")
+    with app.app_context():
+        session = get_session()
+        try:
+            disable_moderator(session, name=name)
+        except AccountError as exc:
+            raise click.ClickException(exc.message) from exc
+        session.commit()
+    click.echo(f"disabled {name}")
+
+
+@moderator.command("revoke-tokens")
+@click.argument("name")
+def moderator_revoke_tokens(name: str) -> None:
+    """Revoke every API token of moderator NAME."""
+    from moderation.db import get_session
+    from moderation.services.moderators import AccountError, revoke_tokens
+
+    app = _app(SCORER_BACKEND="fixed")
+    with app.app_context():
+        session = get_session()
+        try:
+            count = revoke_tokens(session, name=name)
+        except AccountError as exc:
+            raise click.ClickException(exc.message) from exc
+        session.commit()
+    click.echo(f"revoked {count} token(s) of {name}")

@@ -53,6 +53,7 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SECURE": False,  # set true behind HTTPS
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    "PERMANENT_SESSION_LIFETIME": 12 * 3600,  # a moderator's sign-in lasts a working day
     "WTF_CSRF_CHECK_DEFAULT": False,  # checked where a session cookie authenticates a write
     # Behind a reverse proxy: how many X-Forwarded-* hops to trust (0: none).
     "PROXY_FIX_X_FOR": 0,
@@ -112,6 +113,8 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         for key in _FLOAT_KEYS:
             if app.config[key] is not None and app.config[key] != "":
                 app.config[key] = float(app.config[key])
+                if key != "RELOAD_SECONDS" and not 0.0 <= app.config[key] <= 1.0:
+                    raise ValueError(f"MODERATION_{key} must be between 0 and 1")
         for key in _INT_KEYS:
             app.config[key] = int(app.config[key])
     except (TypeError, ValueError) as exc:

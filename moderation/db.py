@@ -133,7 +133,8 @@ def _close_session(_exc: BaseException | None) -> None:
 def ping(app: Flask) -> bool:
     """True when the database answers."""
     try:
-        with get_engine(app).connect() as connection:
+        engine = get_engine(app).execution_options(sqlite_begin="DEFERRED")
+        with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception:
         return False

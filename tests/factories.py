@@ -15,8 +15,13 @@ from moderation.tables import Comment, Decision, Moderator, Prediction, Role
 _counter = itertools.count(1)
 
 
-def make_comment(session: Session, **overrides: Any) -> Comment:
-    """A stored comment (approved by default) with a prediction and a system decision."""
+def make_comment(
+    session: Session, approved_by: Moderator | None = None, **overrides: Any
+) -> Comment:
+    """A stored comment (approved by default) with a prediction and a system decision.
+
+    :param approved_by: also record that this moderator approved it.
+    """
     n = next(_counter)
     overrides.setdefault("article_id", "article-1")
     overrides.setdefault("author", f"Reader {n}")
@@ -46,6 +51,15 @@ def make_comment(session: Session, **overrides: Any) -> Comment:
             reasons=[{"code": c, "detail": ""} for c in codes],
         )
     )
+    if approved_by is not None:
+        comment.decisions.append(
+            Decision(
+                actor=approved_by.name,
+                moderator_id=approved_by.id,
+                status=Status.APPROVED,
+                reasons=[{"code": "moderator", "detail": "approve"}],
+            )
+        )
     session.add(comment)
     session.flush()
     return comment

@@ -124,7 +124,9 @@ class _CharTable(dict[int, str]):
 
     def __missing__(self, code: int) -> str:
         char = chr(code)
-        if char in _INVISIBLE:
+        if code < 128:  # exactly what the ASCII fast path does
+            out = char.lower()
+        elif char in _INVISIBLE:
             out = ""
         else:
             decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", char))
@@ -133,8 +135,8 @@ class _CharTable(dict[int, str]):
                 for c in decomposed.lower()
                 if not unicodedata.combining(c) and c not in _INVISIBLE
             )
-            # Control characters other than line breaks and tabs become spaces.
-            if len(out) == 1 and unicodedata.category(out) == "Cc" and out not in "\n\t":
+            # Control characters (C1) become spaces.
+            if len(out) == 1 and unicodedata.category(out) == "Cc":
                 out = " "
         self[code] = out
         return out
@@ -265,11 +267,12 @@ def _sub_with_offsets(
         replacement = repl(match)
         out.append(replacement)
         start, end = match.start(), match.end()
-        # Spread the replacement over the source span it came from.
-        span = max(end - start, 1)
+        # Spread the replacement over the source span it came from, first character to first,
+        # last to last, so a highlighted word covers all of what the commenter typed.
+        last = max(end - start - 1, 0)
+        steps = max(len(replacement) - 1, 1)
         out_offsets.extend(
-            offsets[start + min(i * span // max(len(replacement), 1), span - 1)]
-            for i in range(len(replacement))
+            offsets[start + round(i * last / steps)] for i in range(len(replacement))
         )
         pos = end
     out.append(text[pos:])
@@ -296,6 +299,16 @@ def normalise_with_offsets(text: str) -> tuple[str, list[int]]:
     for pattern, repl in _STEPS:
         text, offsets = _sub_with_offsets(pattern, repl, text, offsets)
     return text, offsets
+
+
+def original_span(offsets: list[int], start: int, end: int, length: int) -> tuple[int, int]:
+    """The span of the original text that ``normalised[start:end]`` came from.
+
+    It runs up to where the next normalised character came from, so a word whose last letter
+    was written as several characters ("stupi&#100;", "m.o.r.o.n") is covered whole.
+    """
+    after = offsets[end] if end < len(offsets) else length
+    return offsets[start], max(offsets[end - 1] + 1, after)
 
 
 def tokens_with_spans(normalised: str) -> list[tuple[str, int, int]]:

@@ -33,6 +33,7 @@ from moderation.ml.features import (
     TOKEN_PATTERN,
     CommentInput,
     normalise_with_offsets,
+    original_span,
     to_rows,
     tokens_with_spans,
 )
@@ -253,7 +254,7 @@ def explain(
             original: tuple[tuple[int, int], ...] = ()
             if block.name == "text":
                 original = tuple(
-                    (offsets[s], offsets[e - 1] + 1)
+                    original_span(offsets, s, e, len(comment.content))
                     for name in names
                     for s, e in spans.get(name, ())
                     if e > s

@@ -129,9 +129,9 @@ def thresholds_for(scorer: Scorer | None, settings: IntakeSettings) -> dict[str,
         model = base.get(head, Thresholds(0.0, 1.0))
         override = settings.threshold_overrides.get(head, {})
         reject = override.get("reject", model.reject)
-        # An override of one edge may cross the model's other edge: the override wins.
+        # An override may cross the other edge; then the review band closes (allow = reject).
         allow = min(override.get("allow", model.allow), reject)
-        out[head] = Thresholds(allow=allow, reject=max(reject, allow))
+        out[head] = Thresholds(allow=allow, reject=reject)
     return out
 
 
@@ -195,17 +195,32 @@ def _check_parent(session: Session, data: CommentIn) -> None:
 
 
 def _trusted(session: Session, email: str, needed: int) -> bool:
+    """At least ``needed`` comments approved by a moderator, and none ever refused.
+
+    Only human approvals count: otherwise a few bland comments the model published would buy
+    trust for the next, borderline one.
+    """
     if needed <= 0:
         return False
-    counts = dict(
-        session.execute(
-            select(Comment.status, func.count())
-            .where(Comment.email == email)
-            .group_by(Comment.status)
-        ).all()
+    refused = session.scalar(
+        select(func.count())
+        .select_from(Comment)
+        .where(Comment.email == email, Comment.status.in_([Status.SPAM, Status.REJECTED]))
     )
-    refused = counts.get(Status.SPAM, 0) + counts.get(Status.REJECTED, 0)
-    return counts.get(Status.APPROVED, 0) >= needed and refused == 0
+    if refused:
+        return False
+    approved_by_people = session.scalar(
+        select(func.count(func.distinct(Comment.id)))
+        .select_from(Comment)
+        .join(DecisionRow, DecisionRow.comment_id == Comment.id)
+        .where(
+            Comment.email == email,
+            Comment.status == Status.APPROVED,
+            DecisionRow.moderator_id.is_not(None),
+            DecisionRow.status == Status.APPROVED,
+        )
+    )
+    return (approved_by_people or 0) >= needed
 
 
 def _score(scorer: Scorer | None, comment: CommentInput) -> Scores | None:

@@ -57,9 +57,7 @@ def authenticate(session: Session, *, name: str, password: str) -> Moderator | N
 
 def create_token(session: Session, *, name: str) -> str:
     """A new API token for moderator ``name`` (only its hash is stored)."""
-    moderator = session.scalar(select(Moderator).where(Moderator.name == name))
-    if moderator is None:
-        raise AccountError(f"No moderator named {name!r}.")
+    moderator = _named(session, name)
     token = _TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(moderator_id=moderator.id, token_hash=_digest(token), created_at=utcnow()))
     session.flush()
@@ -76,3 +74,29 @@ def moderator_for_token(session: Session, token: str) -> Moderator | None:
     if row is None or row.moderator.disabled_at is not None:
         return None
     return row.moderator
+
+
+def _named(session: Session, name: str) -> Moderator:
+    moderator = session.scalar(select(Moderator).where(Moderator.name == name))
+    if moderator is None:
+        raise AccountError(f"No moderator named {name!r}.")
+    return moderator
+
+
+def disable_moderator(session: Session, *, name: str) -> None:
+    """Lock an account out (sessions and tokens are checked on every request)."""
+    moderator = _named(session, name)
+    moderator.disabled_at = moderator.disabled_at or utcnow()
+    session.flush()
+
+
+def revoke_tokens(session: Session, *, name: str) -> int:
+    """Revoke all of a moderator's API tokens; returns how many were active."""
+    moderator = _named(session, name)
+    tokens = session.scalars(
+        select(ApiToken).where(ApiToken.moderator_id == moderator.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    for token in tokens:
+        token.revoked_at = utcnow()
+    session.flush()
+    return len(tokens)

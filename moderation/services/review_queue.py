@@ -24,7 +24,7 @@ from moderation.errors import ModerationError, NotFoundError, ValidationFailedEr
 from moderation.ml.datasets import Example
 from moderation.services.intake import reason_codes
 from moderation.services.policy import Reason, Status
-from moderation.tables import Comment, Decision, Moderator, Prediction
+from moderation.tables import Comment, Decision, Moderator, Prediction, Role
 
 DEFAULT_LEASE = timedelta(minutes=5)
 Sort = Literal["priority", "age"]
@@ -36,6 +36,14 @@ class ConflictError(ModerationError):
     status_code = 409
     code = "conflict"
     message = "This comment changed since you loaded it."
+
+
+class UndoForbiddenError(ModerationError):
+    """Only admins undo other moderators' decisions."""
+
+    status_code = 403
+    code = "forbidden"
+    message = "Only an admin can undo another moderator's decision."
 
 
 class Action(StrEnum):
@@ -283,12 +291,17 @@ def undo(
     *,
     comment_id: int,
     moderator: Moderator,
+    decision_id: int | None = None,
     version: int | None = None,
     now: datetime | None = None,
 ) -> Decision:
     """Undo the latest standing human decision: the comment goes back to review.
 
-    :raises ConflictError: nothing to undo, or the comment changed since it was loaded.
+    Moderators undo their own decisions; admins anyone's.
+
+    :param decision_id: the decision meant; if another one was made since, nothing is undone.
+    :raises ConflictError: nothing to undo, a newer decision stands, or the comment changed.
+    :raises ForbiddenError: the decision is another moderator's.
     """
     now = now or utcnow()
     comment = _get(session, comment_id)
@@ -298,6 +311,12 @@ def undo(
     if not standing:
         raise ConflictError("There is no moderator decision to undo on this comment.")
     target = standing[-1]
+    if decision_id is not None and target.id != decision_id:
+        raise ConflictError(
+            f"Decision {decision_id} is not the latest one on this comment any more."
+        )
+    if target.moderator_id != moderator.id and moderator.role is not Role.ADMIN:
+        raise UndoForbiddenError()
     decision = Decision(
         actor=moderator.name,
         moderator_id=moderator.id,
@@ -358,6 +377,18 @@ def decide_many(
                 )
             )
     return results
+
+
+def latest_decisions(session: Session, comment_ids: Sequence[int]) -> list[Decision]:
+    """The newest decision row of each of these comments."""
+    if not comment_ids:
+        return []
+    newest = (
+        select(func.max(Decision.id))
+        .where(Decision.comment_id.in_(comment_ids))
+        .group_by(Decision.comment_id)
+    )
+    return list(session.scalars(select(Decision).where(Decision.id.in_(newest))).all())
 
 
 def history(session: Session, comment_id: int) -> dict[str, Any]:

@@ -156,9 +156,9 @@ class ScorerHolder:
         try:
             self.scorer = load_scorer(config)
             self.error = None
-        except ArtifactError as exc:
-            self.error = str(exc)
-            log.error("model %s not loaded: %s", version or "(active)", exc)
+        except Exception as exc:  # a broken artifact must not take the service down
+            self.error = f"{exc.__class__.__name__}: {exc}"
+            log.error("model %s not loaded: %s", version or "(active)", self.error)
 
     def get(self) -> Scorer | None:
         """The current scorer, after a cheap periodic look for a newly activated version."""

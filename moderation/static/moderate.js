@@ -44,7 +44,7 @@
       say(`Comment ${id}: ${result.data.message || "error " + result.status}`, true);
       return false;
     }
-    undoStack.push(id);
+    undoStack.push({ id, decision: result.data.decision_id });
     const index = items().indexOf(el);
     el.remove();
     count.textContent = String(Math.max(0, Number(count.textContent) - 1));
@@ -62,7 +62,7 @@
     for (const r of result.data.results) {
       if (r.ok) {
         const el = document.getElementById(`item-${r.comment_id}`);
-        if (el) { el.remove(); done += 1; undoStack.push(String(r.comment_id)); }
+        if (el) { el.remove(); done += 1; }
       }
     }
     count.textContent = String(Math.max(0, Number(count.textContent) - done));
@@ -71,9 +71,11 @@
   }
 
   async function undo() {
-    const id = undoStack.pop();
-    if (!id) { say("Nothing to undo.", true); return; }
-    const result = await post(`/api/v1/reviews/${id}/undo`, {});
+    const last = undoStack.pop();
+    if (!last) { say("Nothing to undo.", true); return; }
+    const id = last.id;
+    // Undo exactly the decision made here: if someone decided since, the server says 409.
+    const result = await post(`/api/v1/reviews/${id}/undo`, { decision_id: last.decision });
     say(result.ok ? `Comment ${id} is back in the queue (reload to see it).` : (result.data.message || "error"), !result.ok);
   }
 

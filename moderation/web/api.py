@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug.wrappers import Response
 
 from moderation.db import get_session
-from moderation.errors import BadRequestError, ValidationFailedError
+from moderation.errors import BadRequestError, NotFoundError, ValidationFailedError
 from moderation.services import review_queue as rq
 from moderation.services.scoring import get_scorer
 from moderation.tables import Comment, Moderator, Role
 from moderation.web.auth import current_moderator, require
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+MAX_ID = 2**62  # ids beyond any row (and beyond a 64-bit column) are simply not found
+ItemId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+@bp.url_value_preprocessor
+def _bounded_ids(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    if values and values.get("comment_id", 0) > MAX_ID:
+        raise NotFoundError("No such comment.")
 
 
 class DecisionIn(BaseModel):
@@ -32,7 +40,7 @@ class BulkIn(BaseModel):
     """One decision for several comments."""
 
     model_config = ConfigDict(extra="forbid")
-    ids: list[int] = Field(min_length=1, max_length=500)
+    ids: list[ItemId] = Field(min_length=1, max_length=500)
     action: rq.Action
     reason: str | None = Field(default=None, max_length=500)
 
@@ -45,9 +53,10 @@ class ClaimNextIn(BaseModel):
 
 
 class UndoIn(BaseModel):
-    """Undo, optionally guarded by the version the moderator saw."""
+    """Undo, guarded by the decision meant and the version the moderator saw."""
 
     model_config = ConfigDict(extra="forbid")
+    decision_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     version: int | None = None
 
 
@@ -242,10 +251,17 @@ def undo(comment_id: int) -> Response:
     """Undo the latest standing moderator decision; the comment returns to the queue."""
     body: UndoIn = _body(UndoIn)
     session = get_session()
-    decision = rq.undo(session, comment_id=comment_id, moderator=_me(), version=body.version)
+    decision = rq.undo(
+        session,
+        comment_id=comment_id,
+        moderator=_me(),
+        decision_id=body.decision_id,
+        version=body.version,
+    )
     session.commit()
     comment = session.get(Comment, comment_id)
     assert comment is not None
+    current_app.extensions["moderation.metrics"].decided(decision)
     return jsonify({"decision_id": decision.id, "item": item_json(comment)})
 
 
@@ -259,6 +275,9 @@ def bulk() -> Response:
         session, comment_ids=body.ids, moderator=_me(), action=body.action, reason=body.reason
     )
     session.commit()
+    metrics = current_app.extensions["moderation.metrics"]
+    for decision in rq.latest_decisions(session, [r.comment_id for r in results if r.ok]):
+        metrics.decided(decision)
     return jsonify({"results": [r.__dict__ for r in results]})
 
 

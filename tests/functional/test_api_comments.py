@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from moderation.db import utcnow
 from moderation.services.policy import Status
 from moderation.tables import Comment, Decision, Prediction
-from tests.factories import make_comment
+from tests.factories import make_comment, make_moderator
 
 pytestmark = pytest.mark.functional
 
@@ -372,16 +372,31 @@ def test_rules_and_threshold_overrides(
 def test_a_trusted_author_skips_review_when_the_model_is_unsure(
     make_app: Callable[..., Flask], db_session: Session
 ) -> None:
+    moderator = make_moderator(db_session)
     for i in range(2):
         make_comment(
             db_session,
+            approved_by=moderator,
             email="regular@example.org",
             content=f"old {i}",
             created_at=utcnow() - timedelta(days=3),
         )
+        # approvals by the model alone buy no trust
+        make_comment(
+            db_session,
+            email="eve@example.org",
+            content=f"bland {i}",
+            created_at=utcnow() - timedelta(days=3),
+        )
     client = make_app(FIXED_SCORES={"spam": 0.6, "abuse": 0.01}).test_client()
-    trusted = client.post("/comments", json=payload(email="regular@example.org"))
+    trusted = client.post("/comments", json=payload(email="Regular@Example.org"))
     assert trusted.json["status"] == "approved"
+    eve = client.post(
+        "/comments",
+        json=payload(email="eve@example.org", comment="eve again"),
+        environ_base={"REMOTE_ADDR": "192.0.2.201"},
+    )
+    assert eve.json["status"] == "pending"
     stranger = client.post(
         "/comments",
         json=payload(email="new@example.org", comment="new words"),

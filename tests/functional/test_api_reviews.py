@@ -266,3 +266,65 @@ def test_unknown_items_are_404(client: FlaskClient, tokens: dict[str, str]) -> N
     h = auth(tokens["alice"])
     assert client.post("/api/v1/reviews/424242/claim", headers=h).status_code == 404
     assert client.get("/api/v1/comments/424242/history", headers=h).status_code == 404
+
+
+def test_undo_is_only_for_your_own_latest_decision(
+    client: FlaskClient, db_session: Session, tokens: dict[str, str]
+) -> None:
+    item = make_pending(db_session)
+    db_session.commit()
+    mine = client.post(
+        f"/api/v1/reviews/{item.id}/decision",
+        json={"action": "approve"},
+        headers=auth(tokens["alice"]),
+    ).json["decision_id"]
+    bob = client.post(f"/api/v1/reviews/{item.id}/undo", headers=auth(tokens["bob"]))
+    assert bob.status_code == 403
+    root = client.post(
+        f"/api/v1/reviews/{item.id}/undo", json={"decision_id": mine}, headers=auth(tokens["root"])
+    )
+    assert root.status_code == 200
+    again = client.post(
+        f"/api/v1/reviews/{item.id}/decision",
+        json={"action": "reject_spam"},
+        headers=auth(tokens["bob"]),
+    ).json["decision_id"]
+    assert again
+    stale = client.post(
+        f"/api/v1/reviews/{item.id}/undo", json={"decision_id": mine}, headers=auth(tokens["alice"])
+    )
+    assert stale.status_code == 409
+    db_session.expire_all()
+    stored = db_session.get(Comment, item.id)
+    assert stored is not None
+    assert stored.status is Status.SPAM
+
+
+def test_a_disabled_moderator_is_locked_out(
+    client: FlaskClient, db_session: Session, tokens: dict[str, str]
+) -> None:
+    from moderation.services.moderators import disable_moderator, revoke_tokens
+
+    assert client.get("/api/v1/reviews", headers=auth(tokens["bob"])).status_code == 200
+    assert revoke_tokens(db_session, name="bob") == 1
+    db_session.commit()
+    assert client.get("/api/v1/reviews", headers=auth(tokens["bob"])).status_code == 401
+    disable_moderator(db_session, name="alice")
+    db_session.commit()
+    assert client.get("/api/v1/reviews", headers=auth(tokens["alice"])).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/api/v1/reviews/99999999999999999999/claim", None),
+        ("POST", "/api/v1/reviews/99999999999999999999/decision", {"action": "approve"}),
+        ("GET", "/api/v1/comments/99999999999999999999/history", None),
+        ("POST", "/api/v1/reviews/bulk", {"ids": [99999999999999999999], "action": "approve"}),
+    ],
+)
+def test_huge_ids_are_not_found_not_500(
+    client: FlaskClient, tokens: dict[str, str], method: str, path: str, body: Any
+) -> None:
+    response = client.open(path, method=method, json=body, headers=auth(tokens["alice"]))
+    assert response.status_code in (404, 422)

@@ -48,3 +48,10 @@ def test_bad_values_are_config_errors(monkeypatch: pytest.MonkeyPatch) -> None:
         load_config(Flask("t"))
     with pytest.raises(ConfigError, match="MODERATION_ENV"):
         load_config(Flask("t"), {"ENV": "staging", "FLOOD_SECONDS": 1})
+
+
+def test_threshold_overrides_must_be_probabilities(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODERATION_SECRET_KEY", "x")
+    monkeypatch.setenv("MODERATION_SPAM_REJECT", "1.5")
+    with pytest.raises(ConfigError, match="between 0 and 1"):
+        load_config(Flask("t"))

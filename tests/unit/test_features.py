@@ -10,6 +10,7 @@ from moderation.ml.features import (
     metadata_tokens,
     normalise,
     normalise_with_offsets,
+    original_span,
     to_rows,
 )
 
@@ -103,3 +104,20 @@ def test_to_rows_shape() -> None:
     assert rows.shape == (2, 2)
     assert rows[1, 0] == "b"
     assert to_rows([]).shape == (0, 2)
+
+
+def test_ascii_controls_normalise_the_same_with_or_without_other_unicode() -> None:
+    assert normalise("a\rb é") == "a\rb e"
+    assert normalise("a\rb e") == "a\rb e"
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [("you m.o.r.o.n", "m.o.r.o.n"), ("f u c k off", "f u c k"), ("so stupi&#100;", "stupi&#100;")],
+)
+def test_offsets_cover_the_whole_evasive_word(text: str, word: str) -> None:
+    normalised, offsets = normalise_with_offsets(text)
+    token = normalised.split()[-1] if word != "f u c k" else "fuck"
+    start = normalised.index(token)
+    first, last = original_span(offsets, start, start + len(token), len(text))
+    assert text[first:last] == word

@@ -36,7 +36,13 @@ CLEAN = {"spam": 0.01, "abuse": 0.01}
             Status.APPROVED,
             "trusted_author",
         ),
-        # a trusted author is not trusted past the reject threshold, nor past the rules
+        # a trusted author is not trusted past the reject threshold, the rules or abuse doubt
+        (
+            {"spam": 0.01, "abuse": 0.5},
+            Signals(trusted_author=True),
+            Status.PENDING,
+            "abuse_uncertain",
+        ),
         ({"spam": 0.95, "abuse": 0.01}, Signals(trusted_author=True), Status.SPAM, "spam_score"),
         (CLEAN, Signals(trusted_author=True, links=5), Status.PENDING, "too_many_links"),
     ],
