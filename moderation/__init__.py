@@ -14,7 +14,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from moderation.config import load_config
     from moderation.errors import register_error_handlers
     from moderation.services import scoring
-    from moderation.web import api, comments, health, moderate
+    from moderation.web import akismet, api, comments, health, moderate, perspective
     from moderation.web.auth import csrf
 
     app = Flask(__name__)
@@ -29,4 +29,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(comments.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(moderate.bp)
+    app.register_blueprint(akismet.bp)
+    app.register_blueprint(perspective.bp)
     return app

@@ -167,3 +167,36 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
 
     moderator: Mapped[Moderator] = relationship()
+
+
+class FeedbackLabel(Base):
+    """A label a site sent through a compatibility API (Akismet submit-spam/ham, Perspective
+    suggestscore): training data, kept apart from moderators' decisions."""
+
+    __tablename__ = "feedback_labels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), comment="'akismet' or 'perspective'")
+    site_key_id: Mapped[int | None] = mapped_column(ForeignKey("site_keys.id"), index=True)
+    content: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(245), default="")
+    email: Mapped[str] = mapped_column(String(100), default="")
+    url: Mapped[str] = mapped_column(String(200), default="")
+    spam: Mapped[int | None] = mapped_column(comment="1 spam, 0 not spam, NULL unknown")
+    abuse: Mapped[int | None] = mapped_column(comment="1 abusive, 0 not, NULL unknown")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookEvent(Base):
+    """An event waiting to be delivered to the site (the outbox), or delivered."""
+
+    __tablename__ = "webhook_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event: Mapped[str] = mapped_column(String(64), comment="comment.published/rejected/held")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -48,7 +48,7 @@ Progress = Callable[[str], None]
 
 # How much one example of a set weighs in training. The team's own article replies and the
 # moderators' decisions are the closest to what the service sees, and are few.
-DATASET_WEIGHTS = {"own": 6.0, "moderator": 6.0}
+DATASET_WEIGHTS = {"own": 6.0, "moderator": 6.0, "feedback": 6.0}
 # Share of bad comments assumed in the traffic that thresholds are tuned for.
 DEPLOYMENT_PREVALENCE = {"spam": 0.3, "abuse": 0.1}
 HEAD_PARAMS: dict[str, dict[str, Any]] = {

@@ -1,0 +1,7 @@
+"""Perspective compatibility API (being built)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("perspective", __name__)
