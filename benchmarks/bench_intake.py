@@ -359,6 +359,7 @@ def bench_intake(args: argparse.Namespace, wrk: str, workdir: Path, run_id: str)
             "MODERATION_DATABASE_URL": f"sqlite:///{db_path}",
             "MODERATION_SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
             "MODERATION_FLOOD_SECONDS": "0",
+            "MODERATION_RATELIMIT_ENABLED": "false",
             "MODERATION_WORKERS": str(args.workers),
             "HOST": HOST,
             "PORT": str(port),
@@ -528,8 +529,9 @@ def report(
         "a distinct JSON comment per request"
     )
     print(
-        "note: MODERATION_FLOOD_SECONDS=0: the 15 s flood rule is OFF for this run, "
-        "since all the load comes from one IP address"
+        "note: MODERATION_FLOOD_SECONDS=0 and MODERATION_RATELIMIT_ENABLED=false: the 15 s "
+        "flood rule and the per-address rate limit are OFF for this run, since all the load "
+        "comes from one IP address"
     )
     print()
     header = (

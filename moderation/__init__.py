@@ -10,7 +10,7 @@ from flask import Flask
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: config, logging, database, scorer, error handlers, blueprints."""
-    from moderation import db, logs, metrics
+    from moderation import db, logs, metrics, ratelimit
     from moderation.config import load_config
     from moderation.errors import register_error_handlers
     from moderation.services import scoring
@@ -31,4 +31,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(moderate.bp)
     app.register_blueprint(akismet.bp)
     app.register_blueprint(perspective.bp)
+    ratelimit.init_app(app, compat=[akismet.bp, perspective.bp])
     return app

@@ -58,6 +58,12 @@ DEFAULTS: dict[str, Any] = {
     # Behind a reverse proxy: how many X-Forwarded-* hops to trust (0: none).
     "PROXY_FIX_X_FOR": 0,
     "SECRET_KEY": None,
+    # Rate limits (Flask-Limiter syntax). Counters in memory per process unless a Redis URI
+    # is given (redis://127.0.0.1:6379/0), which all workers and hosts then share.
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "INTAKE_RATE_LIMIT": "10/minute;100/hour",  # per client address
+    "SITE_RATE_LIMIT": "600/minute",  # per site API key
 }
 
 _LIST_KEYS = (

@@ -158,6 +158,7 @@ BASE_CONFIG: dict[str, Any] = {
     "SCORER_BACKEND": "fixed",
     "FIXED_SCORES": {"spam": 0.01, "abuse": 0.01},
     "MIN_FILL_SECONDS": 3,
+    "RATELIMIT_ENABLED": False,  # tests of the limits turn them on
 }
 
 

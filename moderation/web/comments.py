@@ -28,6 +28,7 @@ from moderation.errors import (
     ValidationFailedError,
     wants_html,
 )
+from moderation.ratelimit import limit_intake_by_address, limit_intake_by_site
 from moderation.schemas import KNOWN_FIELDS, CommentIn, errors_from
 from moderation.services.intake import (
     IntakeResult,
@@ -249,6 +250,8 @@ def _accepted(result: IntakeResult, site: SiteKey | None, data: CommentIn) -> Re
 
 
 @bp.post("/comments")
+@limit_intake_by_address
+@limit_intake_by_site
 def post_comment() -> Response:
     """The reply form's ``action``: validate, decide, store, answer."""
     data, is_json = _read_payload()

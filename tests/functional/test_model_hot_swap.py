@@ -53,6 +53,7 @@ def test_workers_follow_models_active_without_failing_requests(tmp_path: Path) -
         "MODERATION_MODELS_DIR": str(models),
         "MODERATION_SECRET_KEY": "swap-test",
         "MODERATION_FLOOD_SECONDS": "0",
+        "MODERATION_RATELIMIT_ENABLED": "false",
         "MODERATION_RELOAD_SECONDS": "0.5",
         "MODERATION_WORKERS": "2",
         "PORT": str(port),

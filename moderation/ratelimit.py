@@ -1,0 +1,67 @@
+"""Rate limits (Flask-Limiter) on the public intake and the compatibility APIs.
+
+Counters live in memory by default (per worker process); with
+``MODERATION_RATELIMIT_STORAGE_URI=redis://host:6379/0`` they live in Redis and every gunicorn
+worker (and host) shares them. The intake is limited per client address; site backends that
+authenticate with a key are limited per key instead, since they forward many readers from one
+address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import Blueprint, Flask, current_app, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
+
+
+def _bearer() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+def site_or_address() -> str:
+    """The caller's API key (hashed) where it sends one, else its address."""
+    key = (
+        _bearer()
+        or request.args.get("key", "")
+        or request.args.get("api_key", "")
+        or request.headers.get("X-Goog-Api-Key", "")
+    )
+    if not key and request.mimetype == "application/x-www-form-urlencoded":
+        key = request.form.get("key") or request.form.get("api_key") or ""
+    if key:
+        return "key:" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:32]
+    return "ip:" + (get_remote_address() or "")
+
+
+def _intake_limit() -> str:
+    return str(current_app.config["INTAKE_RATE_LIMIT"])
+
+
+def _site_limit() -> str:
+    return str(current_app.config["SITE_RATE_LIMIT"])
+
+
+# The intake: per address for browsers; per key for authenticated site backends.
+limit_intake_by_address = limiter.limit(_intake_limit, exempt_when=lambda: bool(_bearer()))
+limit_intake_by_site = limiter.limit(
+    _site_limit, key_func=site_or_address, exempt_when=lambda: not _bearer()
+)
+
+
+_limited_blueprints: set[str] = set()
+
+
+def init_app(app: Flask, *, compat: list[Blueprint]) -> None:
+    """Attach the limiter; the compatibility APIs are limited per key."""
+    limiter.init_app(app)
+    for blueprint in compat:
+        # Blueprints are module-level: put the limit on them once, whatever the app count.
+        if blueprint.name not in _limited_blueprints:
+            limiter.limit(_site_limit, key_func=site_or_address)(blueprint)
+            _limited_blueprints.add(blueprint.name)

@@ -1,0 +1,92 @@
+"""Flask-Limiter on the public intake: per address, per site key, shared through Redis."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from moderation.services.sitekeys import create_site_key
+from tests.conftest import IN_CI
+
+pytestmark = pytest.mark.functional
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def comment(n: int) -> dict[str, Any]:
+    return {
+        "comment": f"Remark number {n} on the story.",
+        "author": "Reader",
+        "email": f"reader{n}@example.org",
+        "comment_post_ID": "rl",
+    }
+
+
+def limited_app(make_app: Callable[..., Flask], **config: Any) -> Flask:
+    return make_app(
+        RATELIMIT_ENABLED=True,
+        FLOOD_SECONDS=0,
+        INTAKE_RATE_LIMIT="2/minute",
+        SITE_RATE_LIMIT="3/minute",
+        **config,
+    )
+
+
+def test_intake_is_limited_per_address(make_app: Callable[..., Flask]) -> None:
+    client = limited_app(make_app, RATELIMIT_STORAGE_URI="memory://").test_client()
+    here = {"REMOTE_ADDR": f"198.51.100.{uuid.uuid4().int % 200 + 1}"}
+    assert client.post("/comments", json=comment(1), environ_base=here).status_code == 201
+    assert client.post("/comments", json=comment(2), environ_base=here).status_code == 201
+    refused = client.post("/comments", json=comment(3), environ_base=here)
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    assert refused.json["error"] == "too_many_requests"
+    elsewhere = {"REMOTE_ADDR": "203.0.113.250"}
+    assert client.post("/comments", json=comment(4), environ_base=elsewhere).status_code == 201
+
+
+def test_site_backends_are_limited_per_key_not_per_address(
+    make_app: Callable[..., Flask], db_session: Session
+) -> None:
+    _, key = create_site_key(db_session, name=f"site-{uuid.uuid4().hex[:8]}")
+    db_session.commit()
+    client = limited_app(make_app, RATELIMIT_STORAGE_URI="memory://").test_client()
+    auth = {"Authorization": f"Bearer {key}"}
+    statuses = [
+        client.post(
+            "/comments",
+            json={**comment(10 + n), "user_ip": f"192.0.2.{n + 1}"},
+            headers=auth,
+            environ_base={"REMOTE_ADDR": "10.9.9.9"},
+        ).status_code
+        for n in range(4)
+    ]
+    assert statuses == [201, 201, 201, 429]
+
+
+def test_redis_shares_the_limits_between_workers(make_app: Callable[..., Flask]) -> None:
+    redis = pytest.importorskip("redis")
+    connection = redis.Redis.from_url(REDIS_URL)
+    try:
+        connection.ping()
+    except redis.exceptions.ConnectionError as exc:
+        if IN_CI:
+            pytest.fail(f"Redis is required in CI: {exc}")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
+    connection.flushdb()
+    # Two apps stand for two gunicorn workers: their own memory, one Redis.
+    first = limited_app(make_app, RATELIMIT_STORAGE_URI=REDIS_URL).test_client()
+    second = limited_app(make_app, RATELIMIT_STORAGE_URI=REDIS_URL).test_client()
+    here = {"REMOTE_ADDR": "198.51.100.77"}
+    assert first.post("/comments", json=comment(21), environ_base=here).status_code == 201
+    assert second.post("/comments", json=comment(22), environ_base=here).status_code == 201
+    assert first.post("/comments", json=comment(23), environ_base=here).status_code == 429
+    assert second.post("/comments", json=comment(24), environ_base=here).status_code == 429
+    assert any(k.startswith(b"LIMITS") for k in connection.keys("*"))
+    connection.flushdb()
+    connection.close()
