@@ -30,6 +30,7 @@ from moderation.errors import (
 )
 from moderation.ratelimit import limit_intake_by_address, limit_intake_by_site
 from moderation.schemas import KNOWN_FIELDS, CommentIn, errors_from
+from moderation.services import webhooks
 from moderation.services.intake import (
     IntakeResult,
     RequestMeta,
@@ -233,7 +234,8 @@ def _accepted(result: IntakeResult, site: SiteKey | None, data: CommentIn) -> Re
         response.status_code = 201
         response.headers["Location"] = f"/comments/{comment.id}"
         return response
-    target = _redirect_target(data.redirect_to)
+    # Back to the article for a published or held comment; a refusal gets its message here.
+    target = _redirect_target(data.redirect_to) if shown is not Status.REJECTED else None
     if target is not None:
         params = (
             {"unapproved": str(comment.id), "moderation-hash": body["author_token"]}
@@ -290,6 +292,7 @@ def post_comment() -> Response:
         )
         session.rollback()
         result = store_comment(session, prepared, settings=settings)
+        webhooks.enqueue_status(session, result.comment)  # the outbox: in the same transaction
         session.commit()
     except Exception:
         session.rollback()
