@@ -16,7 +16,8 @@ threads = int(os.environ.get("MODERATION_THREADS", "1"))
 preload_app = True
 accesslog = "-"
 errorlog = "-"
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
+# The path without its query string: API keys travel there (Perspective's ?key=).
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
 max_requests = int(os.environ.get("MODERATION_MAX_REQUESTS", "10000"))
 max_requests_jitter = max_requests // 10
 timeout = 30

@@ -14,7 +14,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from moderation.config import load_config
     from moderation.errors import register_error_handlers
     from moderation.services import scoring
-    from moderation.web import akismet, api, comments, demo, health, moderate, perspective
+    from moderation.web import (
+        akismet,
+        api,
+        comments,
+        demo,
+        health,
+        moderate,
+        openapi,
+        perspective,
+    )
     from moderation.web.auth import csrf
 
     app = Flask(__name__)
@@ -30,6 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(moderate.bp)
     app.register_blueprint(demo.bp)
+    app.register_blueprint(openapi.bp)
     app.register_blueprint(akismet.bp)
     app.register_blueprint(perspective.bp)
     ratelimit.init_app(app, compat=[akismet.bp, perspective.bp])

@@ -463,3 +463,74 @@ def moderator_revoke_tokens(name: str) -> None:
             raise click.ClickException(exc.message) from exc
         session.commit()
     click.echo(f"revoked {count} token(s) of {name}")
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+@main.group()
+def webhooks() -> None:
+    """Signed webhooks: deliver the outbox (run beside gunicorn), see it, retry failed events."""
+
+
+@webhooks.command("deliver")
+@click.option("--once", is_flag=True, help="One pass over the due events, then exit.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=2.0,
+    show_default=True,
+    help="Seconds between passes.",
+)
+def webhooks_deliver(once: bool, interval: float) -> None:
+    """POST due events to MODERATION_WEBHOOK_URL until SIGTERM or SIGINT (or once)."""
+    import signal
+
+    from moderation.services.webhooks import run_deliverer
+
+    app = _app(SCORER_BACKEND="fixed")
+    if not app.config["WEBHOOK_URL"]:
+        raise click.ClickException("MODERATION_WEBHOOK_URL is not set: nowhere to deliver to")
+    stop: list[int] = []
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stop.append(signum)  # finish the event in hand, give the rest back, exit
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        report = run_deliverer(app, once=once, interval=interval, should_stop=lambda: bool(stop))
+    except Exception as exc:
+        raise click.ClickException(f"delivery failed: {exc}") from exc
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    click.echo(
+        f"delivered {report.delivered}, to retry {report.retrying}, given up {report.gave_up}"
+    )
+
+
+@webhooks.command("status")
+def webhooks_status() -> None:
+    """Count the outbox's pending, delivered and failed (given up) events."""
+    from moderation.db import get_session
+    from moderation.services.webhooks import outbox_status
+
+    app = _app(SCORER_BACKEND="fixed")
+    with app.app_context():
+        counts = outbox_status(get_session(), max_attempts=app.config["WEBHOOK_MAX_ATTEMPTS"])
+    for name, count in counts.items():
+        click.echo(f"{name}: {count}")
+
+
+@webhooks.command("retry")
+def webhooks_retry() -> None:
+    """Give every failed (given up) event a new round of attempts."""
+    from moderation.db import get_session
+    from moderation.services.webhooks import retry_failed
+
+    app = _app(SCORER_BACKEND="fixed")
+    with app.app_context():
+        session = get_session()
+        count = retry_failed(session, max_attempts=app.config["WEBHOOK_MAX_ATTEMPTS"])
+        session.commit()
+    click.echo(f"{count} failed event(s) queued again")

@@ -64,6 +64,13 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "INTAKE_RATE_LIMIT": "10/minute;100/hour",  # per client address
     "SITE_RATE_LIMIT": "600/minute",  # per site API key
+    # Webhooks (moderation/services/webhooks.py): where events are POSTed (None: no webhooks),
+    # the signing secrets (a list: every one signs, for rotation; required in production when
+    # a URL is set), the per-request timeout in seconds, and attempts before giving up.
+    "WEBHOOK_URL": None,
+    "WEBHOOK_SECRETS": [],
+    "WEBHOOK_TIMEOUT": 5,
+    "WEBHOOK_MAX_ATTEMPTS": 20,
 }
 
 _LIST_KEYS = (
@@ -137,3 +144,30 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
                 "(or set MODERATION_ENV=development to use a throwaway key)"
             )
         app.config["SECRET_KEY"] = secrets.token_hex(32)
+    _webhook_settings(app.config)
+
+
+def _webhook_settings(config: dict[str, Any]) -> None:
+    """Read the WEBHOOK_* settings; a webhook URL needs a signing secret in production."""
+    raw = config.get("WEBHOOK_SECRETS")
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = str(raw)  # a secret of digits only, which the environment reader took for JSON
+    try:
+        if isinstance(raw, float):
+            raise ValueError('write MODERATION_WEBHOOK_SECRETS as a JSON list: ["..."]')
+        config["WEBHOOK_SECRETS"] = _as_list(raw)
+        config["WEBHOOK_TIMEOUT"] = float(config["WEBHOOK_TIMEOUT"])
+        config["WEBHOOK_MAX_ATTEMPTS"] = int(config["WEBHOOK_MAX_ATTEMPTS"])
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"bad setting: {exc}") from exc
+    if config["WEBHOOK_TIMEOUT"] <= 0 or config["WEBHOOK_MAX_ATTEMPTS"] < 1:
+        raise ConfigError("MODERATION_WEBHOOK_TIMEOUT and _MAX_ATTEMPTS must be positive")
+    url = str(config.get("WEBHOOK_URL") or "").strip()
+    config["WEBHOOK_URL"] = url or None
+    if url and not url.lower().startswith(("http://", "https://")):
+        raise ConfigError("MODERATION_WEBHOOK_URL must be an http:// or https:// URL")
+    if url and not config["WEBHOOK_SECRETS"] and config["ENV"] == "production":
+        raise ConfigError(
+            "MODERATION_WEBHOOK_SECRETS is required in production when MODERATION_WEBHOOK_URL "
+            "is set (a long random string; several, comma-separated, while rotating)"
+        )

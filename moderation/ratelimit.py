@@ -33,6 +33,8 @@ def site_or_address() -> str:
         or request.headers.get("X-Goog-Api-Key", "")
     )
     if not key and request.mimetype == "application/x-www-form-urlencoded":
+        # Keep the raw body: the views read it themselves after the limiter has looked.
+        request.get_data(cache=True)  # form parsing then reads the cached copy
         key = request.form.get("key") or request.form.get("api_key") or ""
     if key:
         return "key:" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:32]

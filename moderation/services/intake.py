@@ -109,13 +109,16 @@ def _domain_of(value: str) -> str:
     return host.lower().removeprefix("www.")
 
 
-def _blocked(data: CommentIn, ip: str, settings: IntakeSettings) -> tuple[Reason, ...]:
+def blocked_reasons(
+    *, ip: str, email: str, url: str, settings: IntakeSettings
+) -> tuple[Reason, ...]:
+    """The block lists' verdict on an address, an email and a website."""
     reasons = []
     if ip and ip in settings.blocked_ips:
         reasons.append(Reason("blocked_ip", ip))
-    if data.email.lower() in settings.blocked_emails:
-        reasons.append(Reason("blocked_email", data.email.lower()))
-    for domain in {_domain_of(data.email), _domain_of(data.url)} - {""}:
+    if email.lower() in settings.blocked_emails:
+        reasons.append(Reason("blocked_email", email.lower()))
+    for domain in sorted({_domain_of(email), _domain_of(url)} - {""}):
         if any(domain == b or domain.endswith("." + b) for b in settings.blocked_domains):
             reasons.append(Reason("blocked_domain", domain))
     return tuple(reasons)
@@ -223,7 +226,8 @@ def _trusted(session: Session, email: str, needed: int) -> bool:
     return (approved_by_people or 0) >= needed
 
 
-def _score(scorer: Scorer | None, comment: CommentInput) -> Scores | None:
+def score_safely(scorer: Scorer | None, comment: CommentInput) -> Scores | None:
+    """The scores, or ``None`` without a model or when it fails (logged)."""
     if scorer is None:
         return None
     try:
@@ -266,12 +270,12 @@ def prepare_comment(
     if session.scalar(select(Comment.id).where(Comment.duplicate_key == key)) is not None:
         raise DuplicateCommentError()
     _check_parent(session, data)
-    scores = _score(scorer, CommentInput(data.content, data.author, data.email, data.url))
+    scores = score_safely(scorer, CommentInput(data.content, data.author, data.email, data.url))
     normalised = normalise(data.content)
     signals = Signals(
         honeypot=meta.honeypot,
         form_check=meta.form_check,
-        blocked=_blocked(data, meta.ip, settings),
+        blocked=blocked_reasons(ip=meta.ip, email=data.email, url=data.url, settings=settings),
         banned_words=_found(settings.banned_words, normalised),
         suspect_words=_found(settings.suspect_words, normalised),
         links=count_links(data.content),

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from moderation.db import get_session
 from moderation.errors import BadRequestError, NotFoundError, ValidationFailedError
 from moderation.services import review_queue as rq
+from moderation.services import webhooks
 from moderation.services.scoring import get_scorer
 from moderation.tables import Comment, Moderator, Role
 from moderation.web.auth import current_moderator, require
@@ -61,12 +62,11 @@ class UndoIn(BaseModel):
 
 
 def _body(model: type[BaseModel]) -> Any:
-    if request.mimetype != "application/json":
-        if not request.get_data():
-            return model.model_validate({})
+    raw = request.get_data()
+    if raw and request.mimetype != "application/json":
         raise BadRequestError("Send JSON (Content-Type: application/json).")
     try:
-        return model.model_validate_json(request.get_data() or b"{}")
+        return model.model_validate_json(raw or b"{}")
     except ValidationError as exc:
         raise ValidationFailedError(
             [
@@ -238,6 +238,7 @@ def decide(comment_id: int) -> Response:
         reason=body.reason,
         version=body.version,
     )
+    webhooks.enqueue_status(session, decision.comment)  # the outbox: in the same transaction
     session.commit()
     comment = session.get(Comment, comment_id)
     assert comment is not None
@@ -258,6 +259,7 @@ def undo(comment_id: int) -> Response:
         decision_id=body.decision_id,
         version=body.version,
     )
+    webhooks.enqueue_status(session, decision.comment)  # the outbox: in the same transaction
     session.commit()
     comment = session.get(Comment, comment_id)
     assert comment is not None
@@ -274,6 +276,7 @@ def bulk() -> Response:
     results = rq.decide_many(
         session, comment_ids=body.ids, moderator=_me(), action=body.action, reason=body.reason
     )
+    webhooks.enqueue_statuses(session, [r.comment_id for r in results if r.ok])  # the outbox
     session.commit()
     metrics = current_app.extensions["moderation.metrics"]
     for decision in rq.latest_decisions(session, [r.comment_id for r in results if r.ok]):

@@ -1,0 +1,606 @@
+"""Signed webhooks to the site, delivered from an outbox.
+
+When a comment is accepted at intake, or a moderator's decision, undo or bulk decision changes
+its status, the site is told by an HTTP ``POST`` to ``MODERATION_WEBHOOK_URL``:
+
+=====================  =======================================================
+``comment.published``  the status became ``approved``
+``comment.rejected``   the status became ``spam`` or ``rejected``
+``comment.held``       the status became ``pending`` (waiting for a moderator)
+=====================  =======================================================
+
+The outbox
+----------
+:func:`enqueue` adds a ``webhook_events`` row in the *same* transaction as the status change
+(the views call it just before they commit): a change is never committed without its event,
+nor an event without its change, and a receiver that is down or a restart of the service loses
+nothing. Nothing is enqueued unless ``MODERATION_WEBHOOK_URL`` is set.
+
+A separate process sends the events: ``moderation webhooks deliver`` (every ``--interval``
+seconds, default 2, until SIGTERM or SIGINT; ``--once`` makes one pass). In production run it
+beside gunicorn, with the same ``MODERATION_*`` environment (database, webhook URL and
+secrets), e.g. as a second systemd unit or a second process of the same supervisor::
+
+    moderation webhooks deliver --interval 2
+
+Several deliverers may run at once: each takes a batch of due events (oldest first) with
+``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite lets one writer in at a time) and
+leases it by moving ``next_attempt_at`` ahead before it sends, so no two send the same event and
+no database lock is held while a receiver answers. ``moderation webhooks status`` counts the
+pending, delivered and failed events; ``moderation webhooks retry`` gives the failed ones a new
+round of attempts.
+
+The request
+-----------
+The body is JSON (UTF-8)::
+
+    {"id": 17, "event": "comment.published", "created_at": "2026-11-25T10:00:00+00:00",
+     "comment": {"id": 5, "article_id": "42", "parent_id": null, "status": "approved",
+                 "author": "Ann", "url": "", "content": "A fair summary.",
+                 "created_at": "2026-11-25T09:59:58+00:00"}}
+
+``comment`` is the comment as it was when the event happened (never its email or IP address);
+``status`` is the true one (``spam`` is not disguised as ``pending`` here). The headers:
+
+- ``X-Moderation-Event``: the event name;
+- ``X-Moderation-Delivery``: the event ``id`` (the same on every retry of one event);
+- ``X-Moderation-Timestamp``: when this attempt was sent, in unix seconds;
+- ``X-Moderation-Signature``: ``v1=<hex>`` for each secret in ``MODERATION_WEBHOOK_SECRETS``,
+  comma-separated, where ``<hex>`` is HMAC-SHA256 of ``"<timestamp>.<body>"`` (the raw body
+  bytes) keyed with that secret.
+
+Any ``2xx`` answer within ``MODERATION_WEBHOOK_TIMEOUT`` seconds (default 5) marks the event
+delivered. Anything else (refused connection, timeout, redirect, another status) is an attempt:
+the event is tried again after 2, 4, 8, ... seconds (2^attempts, at most an hour) until
+``MODERATION_WEBHOOK_MAX_ATTEMPTS`` (default 20: about 9 hours of retries) is reached; then it
+stays in the outbox, undelivered and no longer tried, with ``last_error`` saying so.
+
+Delivery is *at least once*, and retries can overtake: a receiver should ignore a
+``X-Moderation-Delivery`` it has already processed, and for one comment apply an event only if
+its ``id`` is greater than that of the last event it applied for that comment.
+
+Verifying, on the receiver
+--------------------------
+Read the raw body before parsing it, then::
+
+    from moderation.services.webhooks import verify_signature
+
+    ok = verify_signature(
+        raw_body,
+        headers["X-Moderation-Timestamp"],
+        headers["X-Moderation-Signature"],
+        secrets=["the shared secret"],
+        tolerance=300,  # refuse a request signed more than 5 minutes away from now
+    )
+
+(or the same in any language: compute the HMAC above with your secret and compare it, in
+constant time, with each ``v1=`` entry). Rotating a secret: configure the service with
+``MODERATION_WEBHOOK_SECRETS=new,old`` (both are listed in every signature), move the receiver to
+``new``, then drop ``old`` from the service.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import Session
+
+from moderation.db import EXTENSION, utcnow
+from moderation.services.policy import Status
+from moderation.tables import Comment, WebhookEvent
+
+log = logging.getLogger(__name__)
+
+PUBLISHED = "comment.published"
+REJECTED = "comment.rejected"
+HELD = "comment.held"
+EVENTS = (PUBLISHED, REJECTED, HELD)
+EVENT_FOR_STATUS = {
+    Status.APPROVED: PUBLISHED,
+    Status.SPAM: REJECTED,
+    Status.REJECTED: REJECTED,
+    Status.PENDING: HELD,
+}
+
+BATCH_SIZE = 50
+MAX_BACKOFF_SECONDS = 3600
+DEFAULT_TOLERANCE = 300
+USER_AGENT = "moderation-webhooks/1"
+_LAST_ERROR_LENGTH = 500
+
+
+# --------------------------------------------------------------------------- signing
+
+
+def sign(body: bytes, timestamp: int, secret: str) -> str:
+    """The hex HMAC-SHA256 of ``"<timestamp>.<body>"`` keyed with ``secret``."""
+    message = f"{timestamp}.".encode() + body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def signature_header(body: bytes, timestamp: int, secrets: Sequence[str]) -> str:
+    """``v1=<hex>,v1=<hex>``: one entry per secret, the first secret's first."""
+    return ",".join(f"v1={sign(body, timestamp, secret)}" for secret in secrets)
+
+
+def verify_signature(
+    body: bytes | str,
+    timestamp: str | int,
+    header: str,
+    secrets: Sequence[str] | str,
+    tolerance: float = DEFAULT_TOLERANCE,
+    *,
+    now: float | None = None,
+) -> bool:
+    """True when ``header`` holds a ``v1=`` signature of ``body`` at ``timestamp`` made with
+    one of ``secrets``, and ``timestamp`` is within ``tolerance`` seconds of ``now`` (default:
+    the current time). For receivers; see the module docstring.
+
+    :param body: the raw request body, exactly as received.
+    :param timestamp: the ``X-Moderation-Timestamp`` header.
+    :param header: the ``X-Moderation-Signature`` header.
+    """
+    if isinstance(secrets, str):
+        secrets = [secrets]
+    if isinstance(body, str):
+        body = body.encode()
+    try:
+        sent_at = int(str(timestamp).strip())
+    except ValueError:
+        return False
+    current = time.time() if now is None else now
+    if abs(current - sent_at) > tolerance:
+        return False
+    given = [
+        entry.strip()[3:] for entry in (header or "").split(",") if entry.strip().startswith("v1=")
+    ]
+    return any(
+        hmac.compare_digest(sign(body, sent_at, secret).encode(), candidate.encode())
+        for secret in secrets
+        if secret
+        for candidate in given
+    )
+
+
+# --------------------------------------------------------------------------- the outbox
+
+
+def comment_json(comment: Comment) -> dict[str, Any]:
+    """The comment as the site sees it in an event (no email, no IP)."""
+    return {
+        "id": comment.id,
+        "article_id": comment.article_id,
+        "parent_id": comment.parent_id,
+        "status": comment.status.value,
+        "author": comment.author,
+        "url": comment.url,
+        "content": comment.content,
+        "created_at": comment.created_at.isoformat(),
+    }
+
+
+def event_for(status: Status) -> str:
+    """The event a comment's new status gives."""
+    return EVENT_FOR_STATUS[status]
+
+
+def configured() -> bool:
+    """Whether the current app sends webhooks (``MODERATION_WEBHOOK_URL`` is set)."""
+    return has_app_context() and bool(current_app.config.get("WEBHOOK_URL"))
+
+
+def enqueue(
+    session: Session,
+    event: str,
+    comment: Comment,
+    *,
+    now: datetime | None = None,
+    enabled: bool | None = None,
+) -> WebhookEvent | None:
+    """Add ``event`` about ``comment`` to the outbox, in the session's transaction (not flushed,
+    not committed: the caller commits it with the change it reports).
+
+    :param enabled: whether webhooks are on; by default, whether the current app has a
+        ``WEBHOOK_URL`` (outside an app context: off).
+    :returns: the new row, or ``None`` when webhooks are off.
+    """
+    if event not in EVENTS:
+        raise ValueError(f"unknown webhook event {event!r}")
+    if not (configured() if enabled is None else enabled):
+        return None
+    if comment.id is None:
+        session.flush()
+    now = now or utcnow()
+    row = WebhookEvent(
+        event=event,
+        # The body without its "id", which the row gets when it is inserted.
+        payload={"event": event, "created_at": now.isoformat(), "comment": comment_json(comment)},
+        attempts=0,
+        next_attempt_at=now,
+        delivered_at=None,
+        last_error="",
+        created_at=now,
+    )
+    session.add(row)
+    return row
+
+
+def enqueue_status(
+    session: Session, comment: Comment, *, now: datetime | None = None
+) -> WebhookEvent | None:
+    """Enqueue the event for the comment's current status (see :func:`enqueue`)."""
+    return enqueue(session, event_for(comment.status), comment, now=now)
+
+
+def enqueue_statuses(
+    session: Session, comment_ids: Iterable[int], *, now: datetime | None = None
+) -> list[WebhookEvent]:
+    """Enqueue the event for the current status of each of these comments (bulk decisions)."""
+    if not configured():
+        return []
+    rows = []
+    for comment_id in comment_ids:
+        comment = session.get(Comment, comment_id)
+        if comment is not None:
+            row = enqueue_status(session, comment, now=now)
+            if row is not None:
+                rows.append(row)
+    return rows
+
+
+def body_of(event_id: int, payload: Mapping[str, Any]) -> bytes:
+    """The request body of an outbox row."""
+    return json.dumps(
+        {"id": event_id, **payload}, ensure_ascii=False, separators=(",", ":")
+    ).encode()
+
+
+# --------------------------------------------------------------------------- delivery
+
+
+class Client(Protocol):
+    """Sends one request; returns the HTTP status, raises ``OSError`` when there is none."""
+
+    def __call__(
+        self, url: str, body: bytes, headers: Mapping[str, str], timeout: float
+    ) -> int: ...
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # a redirect is an answer like any other non-2xx: not delivered
+
+
+def post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
+    """POST with the standard library (no redirects followed)."""
+    if not url.lower().startswith(("http://", "https://")):
+        raise ValueError("the webhook URL must be http:// or https://")
+    request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")  # noqa: S310 - scheme checked above
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            response.read(64 * 1024)
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        try:
+            return int(error.code)
+        finally:
+            error.close()
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    event: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+@dataclass
+class DeliveryReport:
+    """What one pass did."""
+
+    claimed: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    gave_up: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: DeliveryReport) -> None:
+        """Add another pass's counts to these."""
+        self.claimed += other.claimed
+        self.delivered += other.delivered
+        self.retrying += other.retrying
+        self.gave_up += other.gave_up
+        self.errors.extend(other.errors)
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait after the ``attempts``-th failed attempt: 2^attempts s, at most 1 h."""
+    return timedelta(seconds=min(2 ** min(attempts, 32), MAX_BACKOFF_SECONDS))
+
+
+def _due(now: datetime, max_attempts: int) -> tuple[Any, ...]:
+    return (
+        WebhookEvent.delivered_at.is_(None),
+        WebhookEvent.next_attempt_at <= now,
+        WebhookEvent.attempts < max_attempts,
+    )
+
+
+def claim_due(
+    session: Session,
+    *,
+    now: datetime,
+    limit: int = BATCH_SIZE,
+    max_attempts: int = 20,
+    lease: timedelta,
+) -> list[_Claimed]:
+    """Take up to ``limit`` due events, oldest first, and lease them (committed).
+
+    Rows another deliverer has locked are skipped (PostgreSQL); the lease (``next_attempt_at``
+    moved to ``now + lease``) keeps the others away until this one records the outcome.
+    """
+    try:
+        rows = session.execute(
+            select(WebhookEvent.id, WebhookEvent.event, WebhookEvent.payload, WebhookEvent.attempts)
+            .where(*_due(now, max_attempts))
+            .order_by(WebhookEvent.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        claimed = [_Claimed(r.id, r.event, dict(r.payload), r.attempts) for r in rows]
+        if claimed:
+            session.execute(
+                update(WebhookEvent)
+                .where(WebhookEvent.id.in_([c.id for c in claimed]))
+                .values(next_attempt_at=now + lease)
+                .execution_options(synchronize_session=False)
+            )
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return claimed
+
+
+def _send(
+    item: _Claimed, *, url: str, secrets: Sequence[str], client: Client, timeout: float
+) -> str | None:
+    """Send one event; ``None`` when it was delivered, else what went wrong."""
+    body = body_of(item.id, item.payload)
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Moderation-Event": item.event,
+        "X-Moderation-Delivery": str(item.id),
+        "X-Moderation-Timestamp": str(timestamp),
+    }
+    if secrets:
+        headers["X-Moderation-Signature"] = signature_header(body, timestamp, secrets)
+    try:
+        status = client(url, body, headers, timeout)
+    except TimeoutError:
+        return f"timed out after {timeout:g} s"
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        if isinstance(reason, TimeoutError):
+            return f"timed out after {timeout:g} s"
+        return f"connection failed: {reason}"
+    except Exception as exc:  # any failure to get an answer is a failed attempt
+        return f"connection failed: {exc.__class__.__name__}: {exc}"
+    if 200 <= status < 300:
+        return None
+    return f"HTTP {status}"
+
+
+def _record(
+    session: Session, item: _Claimed, error: str | None, *, at: datetime, max_attempts: int
+) -> str:
+    """Store one attempt's outcome (committed): 'delivered', 'retrying' or 'gave_up'."""
+    attempts = item.attempts + 1
+    values: dict[str, Any] = {"attempts": attempts}
+    if error is None:
+        outcome = "delivered"
+        values.update(delivered_at=at, last_error="")
+    elif attempts >= max_attempts:
+        outcome = "gave_up"
+        values.update(
+            next_attempt_at=at,
+            last_error=f"gave up after {attempts} attempts, no more retries; last: {error}",
+        )
+    else:
+        outcome = "retrying"
+        values.update(
+            next_attempt_at=at + backoff(attempts), last_error=f"attempt {attempts}: {error}"
+        )
+    if "last_error" in values:
+        values["last_error"] = values["last_error"][:_LAST_ERROR_LENGTH]
+    try:
+        session.execute(
+            update(WebhookEvent)
+            .where(WebhookEvent.id == item.id, WebhookEvent.delivered_at.is_(None))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return outcome
+
+
+def _release(session: Session, items: Sequence[_Claimed], *, at: datetime) -> None:
+    """Give leased but unsent events back (due at once)."""
+    if not items:
+        return
+    try:
+        session.execute(
+            update(WebhookEvent)
+            .where(WebhookEvent.id.in_([i.id for i in items]), WebhookEvent.delivered_at.is_(None))
+            .values(next_attempt_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+
+
+def deliver_due(
+    session: Session,
+    *,
+    url: str,
+    secrets: Sequence[str],
+    now: datetime | None = None,
+    client: Client | None = None,
+    timeout: float = 5.0,
+    max_attempts: int = 20,
+    limit: int = BATCH_SIZE,
+    should_stop: Callable[[], bool] | None = None,
+) -> DeliveryReport:
+    """One pass: send the due events (oldest first, at most ``limit``) and record each outcome.
+
+    This commits, several times (give it a session of its own): the batch is leased in one
+    short transaction, each outcome is stored in another, and no transaction is open while a
+    receiver answers.
+
+    :param secrets: the signing secrets; every one is listed in the signature header.
+    :param now: the time to act at (default: the current time; tests move it).
+    :param client: what sends a request (default: :func:`post`, urllib).
+    :param should_stop: checked between events; when true, the unsent events are given back.
+    """
+    if isinstance(secrets, str):
+        secrets = [secrets]
+    if not url.lower().startswith(("http://", "https://")):
+        raise ValueError("the webhook URL must be http:// or https://")
+
+    def clock() -> datetime:
+        return now if now is not None else utcnow()
+
+    send = client or post
+    lease = timedelta(seconds=timeout * (limit + 1) + 60)
+    claimed = claim_due(session, now=clock(), limit=limit, max_attempts=max_attempts, lease=lease)
+    report = DeliveryReport(claimed=len(claimed))
+    for index, item in enumerate(claimed):
+        if should_stop is not None and should_stop():
+            _release(session, claimed[index:], at=clock())
+            break
+        error = _send(item, url=url, secrets=secrets, client=send, timeout=timeout)
+        outcome = _record(session, item, error, at=clock(), max_attempts=max_attempts)
+        if outcome == "delivered":
+            report.delivered += 1
+        elif outcome == "retrying":
+            report.retrying += 1
+            log.warning("webhook %s (%s) not delivered: %s", item.id, item.event, error)
+        else:
+            report.gave_up += 1
+            log.error(
+                "webhook %s (%s) given up after %s attempts: %s",
+                item.id,
+                item.event,
+                item.attempts + 1,
+                error,
+            )
+        if error is not None:
+            report.errors.append(f"{item.id}: {error}")
+    return report
+
+
+def outbox_status(session: Session, *, max_attempts: int) -> dict[str, int]:
+    """Counts: ``pending`` (to be tried), ``delivered`` and ``failed`` (given up)."""
+    undelivered = WebhookEvent.delivered_at.is_(None)
+    row = session.execute(
+        select(
+            func.count(case((WebhookEvent.delivered_at.is_not(None), 1))),
+            func.count(case((undelivered & (WebhookEvent.attempts < max_attempts), 1))),
+            func.count(case((undelivered & (WebhookEvent.attempts >= max_attempts), 1))),
+        )
+    ).one()
+    return {"pending": int(row[1]), "delivered": int(row[0]), "failed": int(row[2])}
+
+
+def retry_failed(session: Session, *, max_attempts: int, now: datetime | None = None) -> int:
+    """Give every failed event a new round of attempts, due now (flushed, not committed)."""
+    result = session.execute(
+        update(WebhookEvent)
+        .where(WebhookEvent.delivered_at.is_(None), WebhookEvent.attempts >= max_attempts)
+        .values(attempts=0, next_attempt_at=now or utcnow(), last_error="")
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------- the deliverer
+
+
+def run_deliverer(
+    app: Flask,
+    *,
+    once: bool = False,
+    interval: float = 2.0,
+    should_stop: Callable[[], bool] = lambda: False,
+    client: Client | None = None,
+) -> DeliveryReport:
+    """Deliver the outbox of ``app``'s database until ``should_stop()`` (or one pass, ``once``).
+
+    A full batch is followed at once by the next one; otherwise the deliverer waits
+    ``interval`` seconds. A failing pass (the database away, say) is logged and retried after
+    the interval, except with ``once``, where it is raised.
+    """
+    config = app.config
+    url = config.get("WEBHOOK_URL")
+    if not url:
+        raise ValueError("MODERATION_WEBHOOK_URL is not set")
+    secrets = list(config.get("WEBHOOK_SECRETS") or [])
+    if not secrets:
+        log.warning("MODERATION_WEBHOOK_SECRETS is empty: webhooks are sent unsigned")
+    maker = app.extensions[EXTENSION]["sessionmaker"]
+    total = DeliveryReport()
+    while True:
+        full = False
+        try:
+            with maker() as session:
+                report = deliver_due(
+                    session,
+                    url=url,
+                    secrets=secrets,
+                    client=client,
+                    timeout=float(config["WEBHOOK_TIMEOUT"]),
+                    max_attempts=int(config["WEBHOOK_MAX_ATTEMPTS"]),
+                    should_stop=should_stop,
+                )
+            total.add(report)
+            full = report.claimed >= BATCH_SIZE
+            if report.claimed:
+                log.info(
+                    "webhooks: %s delivered, %s to retry, %s given up",
+                    report.delivered,
+                    report.retrying,
+                    report.gave_up,
+                )
+        except Exception:
+            if once:
+                raise
+            log.exception("webhook delivery pass failed; trying again in %s s", interval)
+        if once or should_stop():
+            return total
+        if not full:
+            deadline = time.monotonic() + interval
+            while not should_stop() and time.monotonic() < deadline:
+                time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+        if should_stop():
+            return total

@@ -1,0 +1,589 @@
+"""The OpenAPI 3.1 document of the JSON APIs, served at /openapi.json.
+
+Written by hand next to the views it describes; ``tests/functional/test_openapi.py`` keeps it
+true (every JSON route documented, every documented route served) and a bounded schemathesis
+run checks that answers match it and that no input gets a 5xx.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify
+from werkzeug.wrappers import Response
+
+bp = Blueprint("openapi", __name__)
+
+_STATUS = {"type": "string", "enum": ["approved", "pending", "spam", "rejected"]}
+_PUBLIC_STATUS = {"type": "string", "enum": ["approved", "pending", "rejected"]}
+_ID = {"type": "integer", "minimum": 1}
+_ERROR_ITEM = {
+    "type": "object",
+    "required": ["field", "code", "message"],
+    "properties": {
+        "field": {"type": "string"},
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+    },
+}
+_REASON = {
+    "type": "object",
+    "required": ["code"],
+    "properties": {"code": {"type": "string"}, "detail": {"type": "string"}},
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_ERRORS = {
+    code: _json(_ref("Error"), text)
+    for code, text in {
+        "400": "Malformed body (bad JSON, bad UTF-8).",
+        "401": "Missing or wrong credentials.",
+        "403": "Signed in, but not allowed.",
+        "404": "Not found.",
+        "405": "Method not allowed.",
+        "409": "Conflict: a duplicate, or the item changed since it was loaded.",
+        "413": "Body too large.",
+        "415": "Neither a form post nor JSON.",
+        "422": "Invalid fields, each with a code and a message.",
+        "429": "Too many requests; see Retry-After.",
+    }.items()
+}
+
+
+def _errors(*codes: str) -> dict[str, Any]:
+    return {code: _ERRORS[code] for code in codes}
+
+
+_COMMENT_FIELDS: dict[str, Any] = {
+    "comment": {"type": "string", "description": "The text (alias: content, text)."},
+    "content": {"type": "string"},
+    "text": {"type": "string"},
+    "author": {"type": "string", "maxLength": 245, "description": "Name (alias: name)."},
+    "name": {"type": "string", "maxLength": 245},
+    "email": {"type": "string", "maxLength": 100},
+    "author_email": {"type": "string", "maxLength": 100},
+    "url": {"type": "string", "maxLength": 200, "description": "Website, http(s) only."},
+    "website": {"type": "string", "maxLength": 200},
+    "author_url": {"type": "string", "maxLength": 200},
+    "comment_post_ID": {"type": ["string", "integer"], "description": "The article id."},
+    "article_id": {"type": ["string", "integer"]},
+    "post_id": {"type": ["string", "integer"]},
+    "article": {"type": ["string", "integer"]},
+    "comment_parent": {"type": ["string", "integer"], "description": "0 or a comment id."},
+    "parent_id": {"type": ["string", "integer", "null"]},
+    "parent": {"type": ["string", "integer", "null"]},
+    "redirect_to": {"type": "string"},
+    "wp-comment-cookies-consent": {"type": "string"},
+    "remember": {"type": ["string", "boolean"]},
+    "user_ip": {"type": "string", "description": "Site backends (with a key) only."},
+    "ip": {"type": "string"},
+    "user_agent": {"type": "string"},
+    "referrer": {"type": "string"},
+    "referer": {"type": "string"},
+    "form_token": {"type": "string"},
+    "fax_number": {"type": "string", "description": "The honeypot: leave empty."},
+}
+
+_PUBLIC_COMMENT_PROPERTIES: dict[str, Any] = {
+    "id": _ID,
+    "article_id": {"type": "string"},
+    "parent_id": {"type": ["integer", "null"]},
+    "author": {"type": "string"},
+    "url": {"type": "string"},
+    "content": {"type": "string"},
+    "created_at": {"type": "string", "format": "date-time"},
+}
+_PUBLIC_COMMENT = {
+    "type": "object",
+    "required": ["id", "article_id", "parent_id", "author", "url", "content", "created_at"],
+    "properties": _PUBLIC_COMMENT_PROPERTIES,
+}
+
+_QUEUE_ITEM = {
+    "type": "object",
+    "required": ["id", "article_id", "status", "scores", "reasons", "version", "content"],
+    "properties": {
+        "id": _ID,
+        "article_id": {"type": "string"},
+        "parent_id": {"type": ["integer", "null"]},
+        "author": {"type": "string"},
+        "email": {"type": "string"},
+        "url": {"type": "string"},
+        "content": {"type": "string"},
+        "ip": {"type": "string"},
+        "status": _STATUS,
+        "scores": {
+            "type": "object",
+            "properties": {
+                "spam": {"type": ["number", "null"]},
+                "abuse": {"type": ["number", "null"]},
+            },
+        },
+        "reasons": {"type": "array", "items": _REASON},
+        "priority": {"type": "number"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "claimed_by": {"type": ["integer", "null"]},
+        "claim_expires_at": {"type": ["string", "null"]},
+        "version": {"type": "integer"},
+        "explanation": {"type": "object"},
+    },
+}
+
+
+_GOOGLE_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "status"],
+            "properties": {
+                "code": {"type": "integer"},
+                "message": {"type": "string"},
+                "status": {"type": "string"},
+                "details": {"type": "array"},
+            },
+        }
+    },
+}
+_PERSPECTIVE_REQUEST = {
+    "type": "object",
+    "required": ["comment", "requestedAttributes"],
+    "properties": {
+        "comment": {
+            "type": "object",
+            "required": ["text"],
+            "properties": {"text": {"type": "string"}, "type": {"type": "string"}},
+        },
+        "requestedAttributes": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "scoreType": {"type": "string"},
+                    "scoreThreshold": {"type": "number"},
+                },
+            },
+        },
+        "languages": {"type": "array", "items": {"type": "string"}},
+        "doNotStore": {"type": "boolean"},
+        "clientToken": {"type": "string"},
+        "spanAnnotations": {"type": "boolean"},
+    },
+}
+
+
+def _path_id(name: str = "comment_id") -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": _ID}
+
+
+def _moderator(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "tags": ["moderators"],
+        "security": [{"bearer": []}],
+        "responses": {**responses, **_errors("401", "403")},
+        **extra,
+    }
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": False, "content": {"application/json": {"schema": schema}}}
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document."""
+    comment_request = {
+        "type": "object",
+        "properties": _COMMENT_FIELDS,
+        "additionalProperties": False,
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Comment moderation",
+            "version": "1",
+            "description": "Intake, publishing and the review queue of the self-hosted comment "
+            "moderation service. The Akismet and Perspective compatibility APIs follow their "
+            "vendors' own documentation.",
+        },
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "googApiKey": {"type": "apiKey", "in": "header", "name": "X-Goog-Api-Key"},
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error", "message"],
+                    "properties": {
+                        "error": {"type": "string"},
+                        "message": {"type": "string"},
+                        "errors": {"type": "array", "items": _ERROR_ITEM},
+                        "retry_after": {"type": "integer"},
+                    },
+                },
+                "CommentAccepted": {
+                    "type": "object",
+                    "required": ["id", "status", "message", "links"],
+                    "properties": {
+                        "id": _ID,
+                        "status": _STATUS,
+                        "message": {"type": "string"},
+                        "links": {"type": "object"},
+                        "author_token": {"type": "string"},
+                        "scores": {"type": ["object", "null"]},
+                        "reasons": {"type": "array", "items": _REASON},
+                        "model_version": {"type": ["string", "null"]},
+                    },
+                },
+                "PublicComment": _PUBLIC_COMMENT,
+                "QueueItem": _QUEUE_ITEM,
+            },
+        },
+        "paths": {
+            "/comments": {
+                "post": {
+                    "summary": "Submit a comment (the reply form's action).",
+                    "tags": ["intake"],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": comment_request},
+                            "application/x-www-form-urlencoded": {"schema": comment_request},
+                        },
+                    },
+                    "responses": {
+                        "201": {
+                            "description": "Stored and decided (a page for form posts).",
+                            "content": {
+                                "application/json": {"schema": _ref("CommentAccepted")},
+                                "text/html": {"schema": {"type": "string"}},
+                            },
+                        },
+                        "303": {"description": "Form posts: back to the article."},
+                        **_errors("400", "401", "409", "413", "415", "422", "429"),
+                    },
+                }
+            },
+            "/comments/{comment_id}": {
+                "get": {
+                    "summary": "A comment's public status (its text once published).",
+                    "tags": ["publishing"],
+                    "parameters": [
+                        _path_id(),
+                        {"name": "token", "in": "query", "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["id", "status", "message"],
+                                "properties": {
+                                    **_PUBLIC_COMMENT_PROPERTIES,
+                                    "status": _PUBLIC_STATUS,
+                                    "message": {"type": "string"},
+                                },
+                            },
+                            "The status, and the text where it may be shown.",
+                        ),
+                        **_errors("404"),
+                    },
+                }
+            },
+            "/comments/form-token": {
+                "get": {
+                    "summary": "A signed form token and the honeypot field's name.",
+                    "tags": ["intake"],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["field", "token", "honeypot_field"],
+                                "properties": {
+                                    "field": {"type": "string"},
+                                    "token": {"type": "string"},
+                                    "honeypot_field": {"type": "string"},
+                                },
+                            },
+                            "The token.",
+                        )
+                    },
+                }
+            },
+            "/articles/{article_id}/comments": {
+                "get": {
+                    "summary": "An article's approved comments, threaded, paginated (ETag).",
+                    "tags": ["publishing"],
+                    "parameters": [
+                        {
+                            "name": "article_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,100}$"},
+                        },
+                        {
+                            "name": "order",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["oldest", "newest"]},
+                        },
+                        {"name": "page", "in": "query", "schema": {"type": "integer"}},
+                        {"name": "per_page", "in": "query", "schema": {"type": "integer"}},
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["article_id", "page", "per_page", "total"],
+                                "properties": {
+                                    "article_id": {"type": "string"},
+                                    "order": {"type": "string"},
+                                    "page": {"type": "integer"},
+                                    "per_page": {"type": "integer"},
+                                    "pages": {"type": "integer"},
+                                    "total": {"type": "integer"},
+                                    "comments": {"type": "array", "items": {"type": "object"}},
+                                },
+                            },
+                            "One page of top-level comments with their replies.",
+                        ),
+                        "304": {"description": "Not modified (If-None-Match)."},
+                        **_errors("404", "422"),
+                    },
+                }
+            },
+            "/healthz": {
+                "get": {
+                    "summary": "Liveness.",
+                    "tags": ["operations"],
+                    "responses": {"200": _json({"type": "object"}, "Alive.")},
+                }
+            },
+            "/readyz": {
+                "get": {
+                    "summary": "Readiness: database reachable, model loaded, model version.",
+                    "tags": ["operations"],
+                    "responses": {
+                        "200": _json({"type": "object"}, "Ready."),
+                        "503": _json({"type": "object"}, "Not ready."),
+                    },
+                }
+            },
+            "/api/v1/reviews": {
+                "get": _moderator(
+                    "Pending comments (filter by article, reason, score; sort).",
+                    {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["total", "items"],
+                                "properties": {
+                                    "total": {"type": "integer"},
+                                    "page": {"type": "integer"},
+                                    "per_page": {"type": "integer"},
+                                    "items": {"type": "array", "items": _ref("QueueItem")},
+                                },
+                            },
+                            "The queue.",
+                        ),
+                        **_errors("422"),
+                    },
+                    parameters=[
+                        {"name": "article", "in": "query", "schema": {"type": "string"}},
+                        {"name": "reason", "in": "query", "schema": {"type": "string"}},
+                        {"name": "min_score", "in": "query", "schema": {"type": "number"}},
+                        {"name": "max_score", "in": "query", "schema": {"type": "number"}},
+                        {
+                            "name": "sort",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["priority", "age"]},
+                        },
+                        {"name": "page", "in": "query", "schema": {"type": "integer"}},
+                        {"name": "per_page", "in": "query", "schema": {"type": "integer"}},
+                    ],
+                )
+            },
+            "/api/v1/reviews/claim": {
+                "post": _moderator(
+                    "Lease the next N items.",
+                    {
+                        "200": _json(
+                            {"type": "object", "properties": {"items": {"type": "array"}}},
+                            "The leased items.",
+                        ),
+                        **_errors("400", "422"),
+                    },
+                    requestBody=_body(
+                        {
+                            "type": "object",
+                            "properties": {"count": {"type": "integer", "minimum": 1}},
+                            "additionalProperties": False,
+                        }
+                    ),
+                )
+            },
+            "/api/v1/reviews/{comment_id}/claim": {
+                "post": _moderator(
+                    "Lease one item.",
+                    {"200": _json(_ref("QueueItem"), "Leased."), **_errors("404", "409")},
+                    parameters=[_path_id()],
+                )
+            },
+            "/api/v1/reviews/{comment_id}/release": {
+                "post": _moderator(
+                    "Give a lease back.",
+                    {"200": _json(_ref("QueueItem"), "Released."), **_errors("404")},
+                    parameters=[_path_id()],
+                )
+            },
+            "/api/v1/reviews/{comment_id}/decision": {
+                "post": _moderator(
+                    "Approve, reject as spam or reject as abuse.",
+                    {
+                        "200": _json({"type": "object"}, "Decided."),
+                        **_errors("400", "404", "409", "422"),
+                    },
+                    parameters=[_path_id()],
+                    requestBody=_body(
+                        {
+                            "type": "object",
+                            "required": ["action"],
+                            "properties": {
+                                "action": {
+                                    "type": "string",
+                                    "enum": ["approve", "reject_spam", "reject_abuse"],
+                                },
+                                "reason": {"type": ["string", "null"], "maxLength": 500},
+                                "version": {"type": ["integer", "null"]},
+                            },
+                            "additionalProperties": False,
+                        }
+                    ),
+                )
+            },
+            "/api/v1/reviews/{comment_id}/undo": {
+                "post": _moderator(
+                    "Undo your latest decision on a comment.",
+                    {
+                        "200": _json({"type": "object"}, "Undone."),
+                        **_errors("400", "404", "409", "422"),
+                    },
+                    parameters=[_path_id()],
+                    requestBody=_body(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "decision_id": {"type": ["integer", "null"]},
+                                "version": {"type": ["integer", "null"]},
+                            },
+                            "additionalProperties": False,
+                        }
+                    ),
+                )
+            },
+            "/api/v1/reviews/bulk": {
+                "post": _moderator(
+                    "One decision for many items.",
+                    {
+                        "200": _json({"type": "object"}, "Per-item results."),
+                        **_errors("400", "422"),
+                    },
+                    requestBody={
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["ids", "action"],
+                                    "properties": {
+                                        "ids": {"type": "array", "items": _ID},
+                                        "action": {
+                                            "type": "string",
+                                            "enum": ["approve", "reject_spam", "reject_abuse"],
+                                        },
+                                        "reason": {"type": ["string", "null"]},
+                                    },
+                                    "additionalProperties": False,
+                                }
+                            }
+                        },
+                    },
+                )
+            },
+            "/api/v1/comments/{comment_id}/history": {
+                "get": _moderator(
+                    "Model output and every decision on a comment.",
+                    {"200": _json({"type": "object"}, "The history."), **_errors("404")},
+                    parameters=[_path_id()],
+                )
+            },
+            "/v1alpha1/comments:analyze": {
+                "post": {
+                    "summary": "Perspective API: score TOXICITY (abuse head) and SPAM.",
+                    "tags": ["perspective"],
+                    "security": [{"googApiKey": []}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _PERSPECTIVE_REQUEST}},
+                    },
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["attributeScores"],
+                                "properties": {
+                                    "attributeScores": {"type": "object"},
+                                    "languages": {"type": "array", "items": {"type": "string"}},
+                                    "detectedLanguages": {"type": "array"},
+                                    "clientToken": {"type": "string"},
+                                },
+                            },
+                            "Scores per requested attribute.",
+                        ),
+                        **{
+                            code: _json(_GOOGLE_ERROR, "Google's error envelope.")
+                            for code in ("400", "403", "413", "429", "503")
+                        },
+                    },
+                }
+            },
+            "/v1alpha1/comments:suggestscore": {
+                "post": {
+                    "summary": "Perspective API: a suggested score, kept as a training label.",
+                    "tags": ["perspective"],
+                    "security": [{"googApiKey": []}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    "responses": {
+                        "200": _json({"type": "object"}, "Stored; clientToken echoed."),
+                        **{
+                            code: _json(_GOOGLE_ERROR, "Google's error envelope.")
+                            for code in ("400", "403", "413", "429")
+                        },
+                    },
+                }
+            },
+            "/api/v1/moderators": {
+                "get": _moderator(
+                    "Moderator accounts (admins only).",
+                    {"200": _json({"type": "object"}, "The accounts.")},
+                )
+            },
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The document."""
+    return jsonify(document())
