@@ -42,5 +42,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(openapi.bp)
     app.register_blueprint(akismet.bp)
     app.register_blueprint(perspective.bp)
-    ratelimit.init_app(app, compat=[akismet.bp, perspective.bp])
+    ratelimit.init_app(
+        app,
+        compat={akismet.bp: ratelimit.akismet_key, perspective.bp: ratelimit.perspective_key},
+    )
     return app

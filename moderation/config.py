@@ -137,6 +137,9 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
     app.config["BLOCKED_DOMAINS"] = [d.lower() for d in app.config["BLOCKED_DOMAINS"]]
     if app.config["ENV"] not in ("production", "development", "testing"):
         raise ConfigError("MODERATION_ENV must be production, development or testing")
+    if app.config.get("SECRET_KEY") is not None:
+        # from_prefixed_env reads an all-digit value as a JSON number: a key is text.
+        app.config["SECRET_KEY"] = str(app.config["SECRET_KEY"])
     if not app.config.get("SECRET_KEY"):
         if app.config["ENV"] == "production":
             raise ConfigError(
@@ -166,6 +169,11 @@ def _webhook_settings(config: dict[str, Any]) -> None:
     config["WEBHOOK_URL"] = url or None
     if url and not url.lower().startswith(("http://", "https://")):
         raise ConfigError("MODERATION_WEBHOOK_URL must be an http:// or https:// URL")
+    if url and "@" in url.split("/")[2]:
+        raise ConfigError(
+            "MODERATION_WEBHOOK_URL must not carry credentials (user:pass@): the signature "
+            "authenticates the service to the receiver"
+        )
     if url and not config["WEBHOOK_SECRETS"] and config["ENV"] == "production":
         raise ConfigError(
             "MODERATION_WEBHOOK_SECRETS is required in production when MODERATION_WEBHOOK_URL "

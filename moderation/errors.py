@@ -149,6 +149,19 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
         code = (error.name or "error").lower().replace(" ", "_")
+        if wants_html() and request.method == "POST":
+            # A browser's form post (too large, too many): a page, with the limiter's headers.
+            page = ModerationError(str(error.description))
+            response = Response(
+                render_template("error.html", error=page),
+                status=error.code or 500,
+                mimetype="text/html",
+            )
+            if error.response is not None:
+                response.headers.update(
+                    {k: v for k, v in error.response.headers.items() if k.lower() == "retry-after"}
+                )
+            return response
         response = jsonify({"error": code, "message": error.description})
         response.status_code = error.code or 500
         if error.code == 405 and error.response is None:

@@ -10,6 +10,7 @@ address.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 from flask import Blueprint, Flask, current_app, request
 from flask_limiter import Limiter
@@ -24,21 +25,32 @@ def _bearer() -> str:
     return value.strip() if scheme.lower() == "bearer" else ""
 
 
+def _hashed(key: str) -> str:
+    return "key:" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:32]
+
+
 def site_or_address() -> str:
-    """The caller's API key (hashed) where it sends one, else its address."""
-    key = (
-        _bearer()
-        or request.args.get("key", "")
-        or request.args.get("api_key", "")
-        or request.headers.get("X-Goog-Api-Key", "")
-    )
-    if not key and request.mimetype == "application/x-www-form-urlencoded":
-        # Keep the raw body: the views read it themselves after the limiter has looked.
+    """The intake's site backends: the Bearer key (hashed), else the address."""
+    key = _bearer()
+    return _hashed(key) if key else "ip:" + (get_remote_address() or "")
+
+
+def akismet_key() -> str:
+    """The key exactly as the Akismet views read it: form ``api_key``, else ``key``."""
+    if request.method == "GET":
+        fields = request.args
+    else:
+        # Keep the raw body: the views decode it themselves after the limiter has looked.
         request.get_data(cache=True)  # form parsing then reads the cached copy
-        key = request.form.get("key") or request.form.get("api_key") or ""
-    if key:
-        return "key:" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:32]
-    return "ip:" + (get_remote_address() or "")
+        fields = request.form
+    key = (fields.get("api_key") or fields.get("key") or "").strip()
+    return _hashed(key) if key else "ip:" + (get_remote_address() or "")
+
+
+def perspective_key() -> str:
+    """The key exactly as the Perspective views read it: ``?key=``, else ``X-Goog-Api-Key``."""
+    key = (request.args.get("key") or request.headers.get("X-Goog-Api-Key", "")).strip()
+    return _hashed(key) if key else "ip:" + (get_remote_address() or "")
 
 
 def _intake_limit() -> str:
@@ -59,11 +71,13 @@ limit_intake_by_site = limiter.limit(
 _limited_blueprints: set[str] = set()
 
 
-def init_app(app: Flask, *, compat: list[Blueprint]) -> None:
-    """Attach the limiter; the compatibility APIs are limited per key."""
+def init_app(app: Flask, *, compat: dict[Blueprint, Callable[[], str]]) -> None:
+    """Attach the limiter. Each compatibility API is limited per key, read the way its views
+    read it, and per address too, so inventing keys buys no extra attempts."""
     limiter.init_app(app)
-    for blueprint in compat:
-        # Blueprints are module-level: put the limit on them once, whatever the app count.
+    for blueprint, key_func in compat.items():
+        # Blueprints are module-level: put the limits on them once, whatever the app count.
         if blueprint.name not in _limited_blueprints:
-            limiter.limit(_site_limit, key_func=site_or_address)(blueprint)
+            limiter.limit(_site_limit, key_func=key_func)(blueprint)
+            limiter.limit(_site_limit, key_func=get_remote_address)(blueprint)
             _limited_blueprints.add(blueprint.name)

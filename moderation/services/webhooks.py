@@ -156,10 +156,10 @@ def verify_signature(
         secrets = [secrets]
     if isinstance(body, str):
         body = body.encode()
-    try:
-        sent_at = int(str(timestamp).strip())
-    except ValueError:
+    text = str(timestamp).strip()
+    if not text.isdigit() or len(text) > 12:  # unix seconds; anything longer is not a time
         return False
+    sent_at = int(text)
     current = time.time() if now is None else now
     if abs(current - sent_at) > tolerance:
         return False

@@ -43,15 +43,22 @@
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors();
-    const button = document.getElementById("submit");
+    const button = document.getElementById("comment-submit");
     button.disabled = true;
+    let response;
     try {
-      const response = await fetch(form.action, {
+      response = await fetch(form.action, {
         method: "POST",
         body: new URLSearchParams(new FormData(form)),
         headers: { "Accept": "application/json" },
         credentials: "same-origin",
       });
+    } catch (e) {
+      // The network failed before an answer: fall back to the plain form post.
+      HTMLFormElement.prototype.submit.call(form);
+      return;
+    }
+    try {
       const data = await response.json().catch(() => ({}));
       if (response.status === 422 && data.errors) {
         data.errors.forEach((e) => {
@@ -67,13 +74,15 @@
         status.className = "notice";
         return;
       }
-      if (remember.checked) {
-        const kept = {};
-        saved.forEach((name) => { kept[name] = form.elements[name].value; });
-        localStorage.setItem("comment-author", JSON.stringify(kept));
-      } else {
-        localStorage.removeItem("comment-author");
-      }
+      try {
+        if (remember.checked) {
+          const kept = {};
+          saved.forEach((name) => { kept[name] = form.elements[name].value; });
+          localStorage.setItem("comment-author", JSON.stringify(kept));
+        } else {
+          localStorage.removeItem("comment-author");
+        }
+      } catch (e) { /* storage blocked or full: the comment was sent all the same */ }
       if (data.status === "approved") {
         addComment(form.elements.author.value, form.elements.comment.value, data.id);
         status.textContent = "Your comment has been published.";
@@ -83,8 +92,6 @@
         status.className = "notice";
       }
       form.elements.comment.value = "";
-    } catch (e) {
-      form.submit();  // the network failed: fall back to the plain form post
     } finally {
       button.disabled = false;
     }

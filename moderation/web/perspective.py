@@ -298,12 +298,10 @@ def _boolean(data: Mapping[str, Any], key: str, path: str) -> bool:
 def _probability(value: Any, path: str) -> float:
     """A number in [0, 1]; proto3 JSON also allows it as a string."""
     number: float | None = None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
-    elif isinstance(value, str):
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
         try:
             number = float(value)
-        except ValueError:
+        except (ValueError, OverflowError):  # not a number, or an integer of 309+ digits
             number = None
     if number is None or not math.isfinite(number):
         raise _wrong_type(path, _FLOAT, value)

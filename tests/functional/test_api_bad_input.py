@@ -275,11 +275,13 @@ def test_body_over_the_default_limit_is_413(
     assert counts(db_session) == before
 
 
-def test_browser_form_over_the_limit_still_gets_a_json_413(
+def test_browser_form_over_the_limit_gets_a_413_page(
     client: FlaskClient, db_session: Session, before: Counts
 ) -> None:
     response = client.post("/comments", data=payload(comment="a" * 300_000), headers=AS_HTML)
-    error_body(response, 413, "request_entity_too_large")
+    assert response.status_code == 413
+    assert response.mimetype == "text/html"
+    assert "exceeds the capacity limit" in response.get_data(as_text=True)
     assert counts(db_session) == before
 
 

@@ -83,7 +83,7 @@ def test_the_reply_form_end_to_end(site: str) -> None:
             page.wait_for_selector("body[data-ready='1']")
 
             # missing fields: every message, inline, nothing sent
-            page.click("#submit")
+            page.click("#comment-submit")
             expect(page.locator('.field-error[data-for="comment"]')).to_have_text(
                 "Please enter your comment!"
             )
@@ -97,7 +97,7 @@ def test_the_reply_form_end_to_end(site: str) -> None:
             # a civil comment is published at once
             fill(page, CIVIL, "Ann Reader", "ann@example.org")
             page.check("#wp-comment-cookies-consent")
-            page.click("#submit")
+            page.click("#comment-submit")
             expect(page.locator("#form-status")).to_have_text("Your comment has been published.")
             expect(page.locator("#comment-list .text")).to_have_text([CIVIL])
 
@@ -112,13 +112,13 @@ def test_the_reply_form_end_to_end(site: str) -> None:
                 "sales@cheap-pills-store.xyz",
                 "https://cheap-pills-store.xyz",
             )
-            page.click("#submit")
+            page.click("#comment-submit")
             expect(page.locator("#form-status")).to_have_text(
                 "Your comment is awaiting moderation."
             )
             # a held comment (three links) waits for a moderator
             fill(page, LINKY, "Bob Reader", "bob@example.org")
-            page.click("#submit")
+            page.click("#comment-submit")
             expect(page.locator("#form-status")).to_have_text(
                 "Your comment is awaiting moderation."
             )
@@ -154,7 +154,7 @@ def test_the_form_works_without_javascript(site: str) -> None:
             page = browser.new_context(java_script_enabled=False).new_page()
             page.goto(site + "/demo/article")
             fill(page, LINKY, "Cy Reader", "cy@example.org")
-            page.click("#submit")
+            page.click("#comment-submit")
             # a plain form post: 303 back to the article, which shows the author their
             # pending comment
             expect(page.locator("#pending-notice")).to_contain_text(
@@ -164,7 +164,7 @@ def test_the_form_works_without_javascript(site: str) -> None:
             assert page.url.startswith(site + "/demo/article?unapproved=")
             page.goto(site + "/demo/article")
             fill(page, "Thanks, clear reporting.", "Di Reader", "di@example.org")
-            page.click("#submit")
+            page.click("#comment-submit")
             expect(page.locator("#comment-list .text")).to_have_text(["Thanks, clear reporting."])
             assert "#comment-" in page.url
         finally:

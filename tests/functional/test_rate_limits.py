@@ -90,3 +90,46 @@ def test_redis_shares_the_limits_between_workers(make_app: Callable[..., Flask])
     assert any(k.startswith(b"LIMITS") for k in connection.keys("*"))
     connection.flushdb()
     connection.close()
+
+
+def test_compat_limits_cannot_be_dodged_with_invented_keys(
+    make_app: Callable[..., Flask], db_session: Session
+) -> None:
+    _, key = create_site_key(db_session, name=f"coral-{uuid.uuid4().hex[:8]}")
+    db_session.commit()
+    client = limited_app(make_app, RATELIMIT_STORAGE_URI="memory://").test_client()
+    body = {"comment": {"text": "hello"}, "requestedAttributes": {"TOXICITY": {}}}
+    here = {"REMOTE_ADDR": "198.51.100.201"}
+    statuses = [
+        client.post(
+            f"/v1alpha1/comments:analyze?key={key}",
+            json=body,
+            headers={"Authorization": f"Bearer {uuid.uuid4().hex}"},  # ignored by Perspective
+            environ_base=here,
+        ).status_code
+        for _ in range(4)
+    ]
+    assert statuses[3] == 429
+    invented = [
+        client.post(
+            f"/v1alpha1/comments:analyze?key={uuid.uuid4().hex}", json=body, environ_base=here
+        ).status_code
+        for _ in range(2)
+    ]
+    assert invented[-1] == 429  # the per-address limit holds whatever the key
+
+
+def test_a_rate_limited_form_post_gets_a_page(make_app: Callable[..., Flask]) -> None:
+    client = limited_app(make_app, RATELIMIT_STORAGE_URI="memory://").test_client()
+    here = {"REMOTE_ADDR": "198.51.100.202"}
+    answers = [
+        client.post(
+            "/comments", data=comment(40 + n), headers={"Accept": "text/html"}, environ_base=here
+        )
+        for n in range(3)
+    ]
+    refused = answers[-1]
+    assert refused.status_code == 429
+    assert refused.mimetype == "text/html"
+    assert "Retry-After" in refused.headers
+    assert "per 1 minute" in refused.get_data(as_text=True)

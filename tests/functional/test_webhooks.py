@@ -718,3 +718,8 @@ def test_cli_delivers_from_a_sqlite_file(
     status = run("webhooks", "status")
     assert status.stdout.split("\n")[:3] == ["pending: 0", "delivered: 2", "failed: 0"]
     db.get_engine(service).dispose()
+
+
+def test_verify_signature_refuses_absurd_timestamps() -> None:
+    assert not webhooks.verify_signature(b"{}", "9" * 400, "v1=00", ["s"])
+    assert not webhooks.verify_signature(b"{}", "-5", "v1=00", ["s"])

@@ -55,3 +55,18 @@ def test_threshold_overrides_must_be_probabilities(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("MODERATION_SPAM_REJECT", "1.5")
     with pytest.raises(ConfigError, match="between 0 and 1"):
         load_config(Flask("t"))
+
+
+def test_an_all_digit_secret_stays_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODERATION_SECRET_KEY", "81234567890123456789")
+    app = Flask("t")
+    load_config(app)
+    assert app.config["SECRET_KEY"] == "81234567890123456789"
+
+
+def test_a_webhook_url_may_not_carry_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODERATION_SECRET_KEY", "x")
+    monkeypatch.setenv("MODERATION_WEBHOOK_SECRETS", "s")
+    monkeypatch.setenv("MODERATION_WEBHOOK_URL", "https://user:pass@hooks.example/in")
+    with pytest.raises(ConfigError, match="credentials"):
+        load_config(Flask("t"))
