@@ -23,7 +23,7 @@ from pydantic_core import PydanticCustomError
 # Line breaks and tabs are fine in a comment; other control characters (NUL included) are not.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LINE_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_ARTICLE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")  # a URL path segment
+_ARTICLE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$")
 
 NAME_MAX = 245
 EMAIL_MAX = 100

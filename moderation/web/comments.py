@@ -369,7 +369,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
-@bp.get("/articles/<string:article_id>/comments")
+@bp.get("/articles/<path:article_id>/comments")
 def list_article_comments(article_id: str) -> Response:
     """An article's approved comments, threaded, paginated, with an ETag."""
     if len(article_id) > 100:

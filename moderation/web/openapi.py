@@ -328,7 +328,10 @@ def document() -> dict[str, Any]:
                             "name": "article_id",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,100}$"},
+                            "schema": {
+                                "type": "string",
+                                "pattern": "^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$",
+                            },
                         },
                         {
                             "name": "order",

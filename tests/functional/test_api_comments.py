@@ -457,3 +457,11 @@ def test_the_real_model_decides(make_app: Callable[..., Flask], db_session: Sess
     assert stored is not None
     assert stored.status is Status.SPAM
     assert stored.predictions[0].spam > 0.9
+
+
+def test_article_ids_with_slashes_are_listed(client: FlaskClient) -> None:
+    response = client.post("/comments", json=payload(comment_post_ID="2025/11/city-budget"))
+    assert response.status_code == 201
+    listed = client.get("/articles/2025/11/city-budget/comments").json
+    assert listed["article_id"] == "2025/11/city-budget"
+    assert [c["id"] for c in listed["comments"]] == [response.json["id"]]
