@@ -17,14 +17,20 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from moderation.db import Base, utcnow
 from moderation.services.policy import Status
 
-STATUS_TYPE = Enum(
-    Status,
-    name="comment_status",
-    native_enum=False,
-    length=16,
-    values_callable=lambda e: [m.value for m in e],
-    validate_strings=True,
-)
+
+def _by_value(enum: type[StrEnum], name: str) -> Enum:
+    """A column type that stores a StrEnum by its value (a checked VARCHAR on every backend)."""
+    return Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        length=16,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+STATUS_TYPE = _by_value(Status, "comment_status")
 
 
 class Comment(Base):
@@ -132,14 +138,7 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
-ROLE_TYPE = Enum(
-    Role,
-    name="moderator_role",
-    native_enum=False,
-    length=16,
-    values_callable=lambda e: [m.value for m in e],
-    validate_strings=True,
-)
+ROLE_TYPE = _by_value(Role, "moderator_role")
 
 
 class Moderator(Base):

@@ -8,7 +8,9 @@ PostgreSQL. PostgreSQL is ``MODERATION_TEST_POSTGRES_URL`` (default: the local s
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from flask.testing import FlaskClient
 from sklearn.pipeline import Pipeline
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.serving import make_server
 
 from moderation import create_app, db, migrate
 from moderation.ml import artifacts
@@ -208,3 +211,29 @@ def db_session(app: Flask) -> Iterator[Session]:
     session: Session = app.extensions[db.EXTENSION]["sessionmaker"]()
     yield session
     session.close()
+
+
+# --------------------------------------------------------------------------- live servers
+
+
+def sqlite_app(path: Path, **config: Any) -> Flask:
+    """An app on a migrated SQLite file that commits for real (for live-server tests)."""
+    app = create_app(
+        {"ENV": "testing", "SECRET_KEY": "live-test", "DATABASE_URL": f"sqlite:///{path}", **config}
+    )
+    migrate.upgrade(db.get_engine(app))
+    return app
+
+
+@contextlib.contextmanager
+def served(app: Flask) -> Iterator[str]:
+    """Serve ``app`` on a free 127.0.0.1 port in a thread; yields the base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        db.get_engine(app).dispose()

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from moderation import create_app
-from moderation.db import get_engine, get_session
-from moderation.migrate import upgrade
+from moderation.db import get_session
 from moderation.services.moderators import create_moderator
 from moderation.tables import Role
+from tests.conftest import served, sqlite_app
 from tests.functional.test_browser_moderation import CHROMIUM, CHROMIUM_ARGS, _need_browser
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
@@ -34,28 +31,18 @@ LINKY = (
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[str]:
-    app = create_app(
-        {
-            "ENV": "testing",
-            "SECRET_KEY": "demo-test",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
-            "SCORER_BACKEND": "sklearn",  # the shipped model
-            "FLOOD_SECONDS": 0,
-            "MIN_FILL_SECONDS": 1,
-        }
+    app = sqlite_app(
+        tmp_path / "live.db",
+        SCORER_BACKEND="sklearn",  # the shipped model
+        FLOOD_SECONDS=0,
+        MIN_FILL_SECONDS=1,
     )
-    upgrade(get_engine(app))
     with app.app_context():
         session = get_session()
         create_moderator(session, name="maria", role=Role.MODERATOR, password="queue-worker-1")
         session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    get_engine(app).dispose()
+    with served(app) as base:
+        yield base
 
 
 def published(base: str) -> list[str]:

@@ -5,20 +5,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from moderation import create_app
-from moderation.db import get_engine, get_session
-from moderation.migrate import upgrade
+from moderation.db import get_session
 from moderation.services.moderators import create_moderator
 from moderation.tables import Role
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, served, sqlite_app
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
 
@@ -35,28 +31,18 @@ def _need_browser() -> None:
 
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[str]:
-    app = create_app(
-        {
-            "ENV": "testing",
-            "SECRET_KEY": "browser-test",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'browser.db'}",
-            "SCORER_BACKEND": "fixed",
-            "FIXED_SCORES": {"spam": 0.6, "abuse": 0.01},  # everything waits for review
-            "FLOOD_SECONDS": 0,
-        }
+    app = sqlite_app(
+        tmp_path / "live.db",
+        SCORER_BACKEND="fixed",
+        FIXED_SCORES={"spam": 0.6, "abuse": 0.01},  # everything waits for review
+        FLOOD_SECONDS=0,
     )
-    upgrade(get_engine(app))
     with app.app_context():
         session = get_session()
         create_moderator(session, name="maria", role=Role.MODERATOR, password="queue-worker-1")
         session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    get_engine(app).dispose()
+    with served(app) as base:
+        yield base
 
 
 def _post_comment(base: str, text: str, email: str) -> int:

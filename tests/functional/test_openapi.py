@@ -5,21 +5,18 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from moderation import create_app
-from moderation.db import get_engine, get_session
-from moderation.migrate import upgrade
+from moderation.db import get_session
 from moderation.services.moderators import create_moderator, create_token
 from moderation.services.sitekeys import create_site_key
 from moderation.tables import Role
 from moderation.web.openapi import document
+from tests.conftest import served, sqlite_app
 
 pytestmark = pytest.mark.functional
 
@@ -61,27 +58,20 @@ def test_the_document_is_served() -> None:
 
 
 @pytest.fixture(scope="module")
-def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, str, str]]:
-    folder: Path = tmp_path_factory.mktemp("openapi")
-    app = create_app(
-        {
-            "ENV": "testing",
-            "SECRET_KEY": "schemathesis",
-            "DATABASE_URL": f"sqlite:///{folder / 'api.db'}",
-            "SCORER_BACKEND": "sklearn",
-            "FLOOD_SECONDS": 0,
-            "RATELIMIT_ENABLED": False,
-        }
+def live_app(tmp_path_factory: pytest.TempPathFactory) -> tuple[Flask, str, str]:
+    app = sqlite_app(
+        tmp_path_factory.mktemp("openapi") / "api.db",
+        SCORER_BACKEND="sklearn",
+        FLOOD_SECONDS=0,
+        RATELIMIT_ENABLED=False,
     )
-    upgrade(get_engine(app))
     with app.app_context():
         session = get_session()
         create_moderator(session, name="fuzz", role=Role.ADMIN, password="fuzzing-pass")
         token = create_token(session, name="fuzz")
         _, site_key = create_site_key(session, name="fuzz-site")
         session.commit()
-    yield app, token, site_key
-    get_engine(app).dispose()
+    return app, token, site_key
 
 
 @pytest.mark.slow
@@ -103,15 +93,12 @@ def test_schemathesis_finds_no_5xx_and_no_schema_violation(
         "Authorization": f"Authorization: Bearer {token}",
         "X-Goog-Api-Key": f"X-Goog-Api-Key: {site_key}",
     }
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with served(app) as base:
         result = subprocess.run(
             [
                 str(Path(sys.executable).parent / "st"),
                 "run",
-                f"http://127.0.0.1:{server.server_port}/openapi.json",
+                f"{base}/openapi.json",
                 "--include-tag",
                 tag,
                 "--max-examples",
@@ -133,8 +120,5 @@ def test_schemathesis_finds_no_5xx_and_no_schema_violation(
             timeout=600,
             check=False,
         )
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
     report = result.stdout[-6000:] + result.stderr[-2000:]
     assert result.returncode == 0, report
