@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from moderation.db import get_session
@@ -14,7 +15,7 @@ from moderation.errors import BadRequestError, NotFoundError, ValidationFailedEr
 from moderation.services import review_queue as rq
 from moderation.services import webhooks
 from moderation.services.scoring import get_scorer
-from moderation.tables import Comment, Moderator, Role
+from moderation.tables import Comment, Decision, Moderator, Role
 from moderation.web.auth import current_moderator, require
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -238,12 +239,15 @@ def decide(comment_id: int) -> Response:
         reason=body.reason,
         version=body.version,
     )
+    return _committed(session, decision)
+
+
+def _committed(session: Session, decision: Decision) -> Response:
+    """Commit a moderator's decision with its webhook event, count it, answer with the item."""
     webhooks.enqueue_status(session, decision.comment)  # the outbox: in the same transaction
     session.commit()
-    comment = session.get(Comment, comment_id)
-    assert comment is not None
     current_app.extensions["moderation.metrics"].decided(decision)
-    return jsonify({"decision_id": decision.id, "item": item_json(comment)})
+    return jsonify({"decision_id": decision.id, "item": item_json(decision.comment)})
 
 
 @bp.post("/reviews/<int:comment_id>/undo")
@@ -259,12 +263,7 @@ def undo(comment_id: int) -> Response:
         decision_id=body.decision_id,
         version=body.version,
     )
-    webhooks.enqueue_status(session, decision.comment)  # the outbox: in the same transaction
-    session.commit()
-    comment = session.get(Comment, comment_id)
-    assert comment is not None
-    current_app.extensions["moderation.metrics"].decided(decision)
-    return jsonify({"decision_id": decision.id, "item": item_json(comment)})
+    return _committed(session, decision)
 
 
 @bp.post("/reviews/bulk")
