@@ -77,7 +77,8 @@ def main() -> None:
     "--moderator-labels/--no-moderator-labels",
     default=False,
     show_default=True,
-    help="Add moderators' decisions from the database (MODERATION_DATABASE_URL) as labels.",
+    help="Add moderators' decisions and the sites' feedback (Akismet submit-spam/ham, "
+    "Perspective suggestscore) from the database (MODERATION_DATABASE_URL) as labels.",
 )
 def train(
     data_dir: Path,
@@ -96,11 +97,12 @@ def train(
     extra = []
     if moderator_labels:
         from moderation.db import get_session
+        from moderation.services.feedback import feedback_examples
         from moderation.services.review_queue import moderator_labels as labels_from
 
         with _app(SCORER_BACKEND="fixed").app_context():
-            extra = labels_from(get_session())
-        progress(f"{len(extra)} labels from moderators' decisions")
+            extra = labels_from(get_session()) + feedback_examples(get_session())
+        progress(f"{len(extra)} labels from moderators' decisions and sites' feedback")
     try:
         result = run_training(
             data_dir,

@@ -74,6 +74,22 @@ class UnauthorizedError(ModerationError):
         return {"WWW-Authenticate": 'Bearer realm="moderation"'}
 
 
+class ForbiddenError(ModerationError):
+    """Signed in, but the role does not allow this."""
+
+    status_code = 403
+    code = "forbidden"
+    message = "Your role does not allow this."
+
+
+class ConflictError(ModerationError):
+    """The item changed since it was loaded, or someone else holds or decided it."""
+
+    status_code = 409
+    code = "conflict"
+    message = "This comment changed since you loaded it."
+
+
 class NotFoundError(ModerationError):
     """No such resource."""
 

@@ -191,13 +191,6 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
-def update_manifest(folder: Path, **fields: Any) -> None:
-    """Add fields (metrics, report paths) to a version's manifest."""
-    manifest = read_manifest(folder)
-    manifest.update(fields)
-    _write_json(folder / MANIFEST, manifest)
-
-
 def load_model(folder: Path) -> ModelArtifact:
     """Load and verify a version folder.
 

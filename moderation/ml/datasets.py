@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import re
 import tarfile
@@ -326,12 +325,3 @@ def load_labelled_file(path: Path) -> list[Example]:
             )
         )
     return examples
-
-
-def read_text(path: Path | None, stdin: io.TextIOBase) -> Iterator[str]:
-    """Lines of ``path``, or of ``stdin`` when no path is given."""
-    if path is None:
-        yield from stdin
-    else:
-        with path.open(encoding="utf-8") as fh:
-            yield from fh

@@ -296,7 +296,8 @@ def train(
         by_split[e.split or "train"].append(e)
     counts = {split: len(rows) for split, rows in by_split.items()}
     counts["holdout"] = len(holdout)
-    counts["moderator_labels"] = len(extra)
+    counts["moderator_labels"] = sum(e.dataset == "moderator" for e in extra)
+    counts["feedback_labels"] = sum(e.dataset == "feedback" for e in extra)
     progress("rows: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
     pipelines: dict[str, Pipeline] = {}
@@ -347,7 +348,8 @@ def train(
             "training_data": {
                 "files": data_fingerprint(data_dir),
                 "rows": counts,
-                "moderator_labels": len(extra),
+                "moderator_labels": counts["moderator_labels"],
+                "feedback_labels": counts["feedback_labels"],
                 "moderator_labels_sha256": hashlib.sha256(
                     json.dumps(
                         [(e.content, e.spam, e.abuse) for e in extra], sort_keys=True
@@ -380,7 +382,7 @@ def train(
     (folder / "MODEL_CARD.md").write_text(
         _MODEL_CARD.format(
             version=version,
-            moderator_labels=len(extra),
+            moderator_labels=counts["moderator_labels"],
             thresholds="; ".join(
                 f"{h}: allow < {t.allow}, reject ≥ {t.reject}" for h, t in thresholds.items()
             ),

@@ -20,7 +20,12 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from moderation.db import utcnow
-from moderation.errors import ModerationError, NotFoundError, ValidationFailedError
+from moderation.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    ValidationFailedError,
+)
 from moderation.ml.datasets import Example
 from moderation.services.intake import reason_codes
 from moderation.services.policy import Reason, Status
@@ -28,22 +33,6 @@ from moderation.tables import Comment, Decision, Moderator, Prediction, Role
 
 DEFAULT_LEASE = timedelta(minutes=5)
 Sort = Literal["priority", "age"]
-
-
-class ConflictError(ModerationError):
-    """The item changed since it was loaded, or someone else holds or decided it."""
-
-    status_code = 409
-    code = "conflict"
-    message = "This comment changed since you loaded it."
-
-
-class UndoForbiddenError(ModerationError):
-    """Only admins undo other moderators' decisions."""
-
-    status_code = 403
-    code = "forbidden"
-    message = "Only an admin can undo another moderator's decision."
 
 
 class Action(StrEnum):
@@ -316,7 +305,7 @@ def undo(
             f"Decision {decision_id} is not the latest one on this comment any more."
         )
     if target.moderator_id != moderator.id and moderator.role is not Role.ADMIN:
-        raise UndoForbiddenError()
+        raise ForbiddenError("Only an admin can undo another moderator's decision.")
     decision = Decision(
         actor=moderator.name,
         moderator_id=moderator.id,

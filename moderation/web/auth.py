@@ -14,7 +14,7 @@ from flask import g, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from moderation.db import get_session
-from moderation.errors import ModerationError, UnauthorizedError
+from moderation.errors import ForbiddenError, UnauthorizedError
 from moderation.services.moderators import moderator_for_token
 from moderation.tables import Moderator, Role
 
@@ -22,14 +22,6 @@ csrf = CSRFProtect()
 F = TypeVar("F", bound=Callable[..., Any])
 _RANK = {Role.MODERATOR: 1, Role.ADMIN: 2}
 SESSION_KEY = "moderator_id"
-
-
-class ForbiddenError(ModerationError):
-    """Signed in, but the role does not allow this."""
-
-    status_code = 403
-    code = "forbidden"
-    message = "Your role does not allow this."
 
 
 def current_moderator() -> Moderator | None:

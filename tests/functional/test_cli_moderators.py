@@ -13,6 +13,7 @@ from moderation import create_app
 from moderation.cli import main
 from moderation.db import get_session
 from moderation.services import review_queue as rq
+from moderation.services.feedback import record_label
 from moderation.services.moderators import authenticate, moderator_for_token
 from tests.conftest import DATA_DIR
 from tests.factories import make_pending
@@ -66,6 +67,7 @@ def test_train_includes_moderator_labels(database: str, tmp_path: Path) -> None:
         for i, action in enumerate([rq.Action.REJECT_SPAM, rq.Action.APPROVE, rq.Action.APPROVE]):
             item = make_pending(session, content=f"moderated comment {i}")
             rq.decide(session, comment_id=item.id, moderator=alice, action=action)
+        record_label(session, source="akismet", site=None, content="buy pills here", spam=1)
         undone = make_pending(session, content="undone")
         rq.decide(session, comment_id=undone.id, moderator=alice, action=rq.Action.REJECT_SPAM)
         rq.undo(session, comment_id=undone.id, moderator=alice)
@@ -90,4 +92,7 @@ def test_train_includes_moderator_labels(database: str, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     manifest = json.loads((models / "m1" / "manifest.json").read_text())
     assert manifest["training_data"]["moderator_labels"] == 3
-    assert "moderator_labels: 3" in (models / "m1" / "report.md").read_text()
+    assert manifest["training_data"]["feedback_labels"] == 1
+    report = (models / "m1" / "report.md").read_text()
+    assert "moderator_labels: 3" in report
+    assert "feedback_labels: 1" in report

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from moderation.errors import ConflictError
 from moderation.services import review_queue as rq
 from moderation.tables import ApiToken, Comment, Decision, Moderator, Prediction
 from tests.factories import make_moderator, make_pending
@@ -115,7 +116,7 @@ def test_concurrent_decisions_on_one_item_let_exactly_one_win(
                 )
                 session.commit()
                 result = "won"
-            except rq.ConflictError:
+            except ConflictError:
                 session.rollback()
                 result = "conflict"
             except Exception as exc:
