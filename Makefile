@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: install run test test-fast lint model bench bench-intake clean
+.PHONY: install run test test-fast lint model bench bench-intake bench-adversarial clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ bench: $(STAMP)
 
 bench-intake: $(STAMP)
 	$(BIN)/python benchmarks/bench_intake.py
+
+bench-adversarial: $(STAMP)
+	$(BIN)/python benchmarks/bench_adversarial.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

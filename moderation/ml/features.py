@@ -119,6 +119,11 @@ _INVISIBLE = {
 }
 
 
+# Entries the character table keeps: every script people write in fits many times over; past
+# this a text made of rare code points is mapped without filling memory (~1 µs a character).
+_CHAR_TABLE_MAX = 100_000
+
+
 class _CharTable(dict[int, str]):
     """``str.translate`` table computed lazily: NFKC, no diacritics, homoglyphs, lower case."""
 
@@ -138,7 +143,8 @@ class _CharTable(dict[int, str]):
             # Control characters (C1) become spaces.
             if len(out) == 1 and unicodedata.category(out) == "Cc":
                 out = " "
-        self[code] = out
+        if len(self) < _CHAR_TABLE_MAX:
+            self[code] = out
         return out
 
 
@@ -188,8 +194,11 @@ _LEET_WORDS = frozenset(
         "pedophile",
     ]
 )
-# A word with a run of leet characters between letters: "f4ck", "id10t", "a$$hole", "sh!t".
-_LEET_RE = re.compile(r"[a-z43105$!7]*[a-z][43105$!7]+[a-z][a-z43105$!7]*")
+# A whole run of letters and leet characters that holds at least one leet character; the
+# callback maps those between letters ("f4ck", "id10t", "a$$hole", "sh!t"). The lookbehind
+# makes the run start at its first character only, and the possessive quantifiers never give
+# characters back, so the scan is linear (a run that fails is never rescanned from inside).
+_LEET_RE = re.compile(r"(?<![a-z43105$!7])[a-z]*+[43105$!7][a-z43105$!7]*+")
 _LEET_INNER_RE = re.compile(r"(?<=[a-z])[43105$!7]+(?=[a-z])")
 
 
@@ -212,9 +221,22 @@ def _deleet(match: re.Match[str]) -> str:
 
 
 # Three or more single letters with the same separator between them (one or two spaces, dots,
-# dashes or underscores): "f u c k", "m.o.r.o.n", "s - t - u - p - i - d".
+# dashes or underscores): "f u c k", "m.o.r.o.n", "s - t - u - p - i - d". Kept linear: each
+# letter must stand alone (followed by the separator or by no word character), the possessive
+# repetition takes the whole run or nothing, and a run never starts on a letter that an
+# earlier single letter's run with the same separator already covers (that run failed, so
+# this one would end where it did and fail too). Only separators ending in a space need that
+# check: after ".", "-" or "_" the first lookbehind already refuses to start.
+_SPACE_ENDED_SEPARATORS = (" ", "  ", ". ", "- ", "_ ")
+_INSIDE_A_RUN = "|".join(
+    rf"(?<=(?<![\w.\-])[a-z]{re.escape(sep)})[a-z]{re.escape(sep)}[a-z]"
+    rf"(?={re.escape(sep)}|\W|$)"
+    for sep in _SPACE_ENDED_SEPARATORS
+)
 _SPACED_RE = re.compile(
-    r"(?<![\w.\-])[a-z](?P<sep>[ .\-_]{1,2})[a-z](?:(?P=sep)[a-z])+(?!\w|[ .\-_]{1,2}[a-z]\b)"
+    rf"(?<![\w.\-])(?!{_INSIDE_A_RUN})"
+    r"[a-z](?P<sep>[ .\-_]{1,2})[a-z](?=(?P=sep)|\W|$)(?:(?P=sep)[a-z](?=(?P=sep)|\W|$))++"
+    r"(?!\w|[ .\-_]{1,2}[a-z]\b)"
 )
 _SPACED_SEP_RE = re.compile(r"[ .\-_]")
 # The same letter three or more times ("fuuuck", "loserrrr"); w and x runs are kept (www, xxx).
@@ -320,14 +342,18 @@ def tokens_with_spans(normalised: str) -> list[tuple[str, int, int]]:
 # Metadata tokens
 # ---------------------------------------------------------------------------------------
 
+# A bare domain starts where no label character precedes it and takes its label possessively,
+# so a long run of label characters is scanned once, not once from each of its hyphens.
 _LINK_RE = re.compile(
-    r"(?:https?://|www\.|\[url|<a\s)|\b[a-z0-9][a-z0-9-]{1,62}\.(?:com|net|org|info|biz|xyz|top|"
+    r"(?:https?://|www\.|\[url|<a\s)|(?<![a-z0-9-])\b[a-z0-9][a-z0-9-]++\.(?:com|net|org|info|biz|xyz|top|"
     r"online|site|shop|store|club|ru|in|io|co|me|ly|us|uk|de|cn|pro|link|click|live|app|"
     r"icu|vip|win|bet|casino|loan|pw|tk|ml|ga|cf|gq)\b(?:/\S*)?",
     re.IGNORECASE,
 )
 _PHONE_RE = re.compile(r"(?:\+|\b)\d[\d\s().-]{7,}\d\b")
-_EMAIL_IN_TEXT_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+# Only searched for (is there an address?), so one character before the "@" is enough; a
+# leading run of [\w.+-]+ would rescan the whole run from every one of its characters.
+_EMAIL_IN_TEXT_RE = re.compile(r"[\w.+-]@[\w-]+\.[\w.-]")
 _MONEY_RE = re.compile(r"[$€£]\s?\d|\d\s?(?:usd|eur|gbp|dollars|bitcoin|btc)\b", re.IGNORECASE)
 _WORD_RE = re.compile(r"[a-z]+")
 _DIGIT_RE = re.compile(r"\d")
@@ -410,10 +436,9 @@ def metadata_tokens(comment: CommentInput) -> str:
     Each token is readable in an explanation (``url_tld=xyz``, ``links=3+``).
     """
     tokens: list[str] = []
-    content = comment.content
-    links = count_links(content)
-    tokens.append(f"links={_bucket(links, (0, 1, 2))}")
-    tokens.append(f"len={_bucket(len(content), (10, 40, 120, 400, 1200))}")
+    tokens.append(f"links={_bucket(count_links(comment.content), (0, 1, 2))}")
+    tokens.append(f"len={_bucket(len(comment.content), (10, 40, 120, 400, 1200))}")
+    content = scored_part(comment.content)
     letters = sum(c.isalpha() for c in content)
     if letters >= 12 and sum(c.isupper() for c in content) > 0.5 * letters:
         tokens.append("shouting")
@@ -462,6 +487,18 @@ def metadata_tokens(comment: CommentInput) -> str:
     return " ".join(tokens)
 
 
+# Scoring reads at most this many characters of a comment (rules such as the link count and
+# banned words still read all of it). Training comments are ~550 characters at the 99.9th
+# percentile; past a few thousand, more text no longer moves a linear model's score, and the
+# cap bounds the time a 64 KB comment can cost (benchmarks/bench_adversarial.py).
+MAX_SCORED_CHARS = 5000
+
+
+def scored_part(content: str) -> str:
+    """The part of a comment's text that the models read (and explanations point into)."""
+    return content[:MAX_SCORED_CHARS]
+
+
 # Columns of the rows that the pipelines take.
 TEXT_COLUMN = 0
 META_COLUMN = 1
@@ -469,7 +506,7 @@ META_COLUMN = 1
 
 def to_rows(comments: Iterable[CommentInput]) -> np.ndarray[Any, np.dtype[np.object_]]:
     """Build the 2-column object array ``[normalised text, metadata tokens]`` for the pipelines."""
-    rows = [(normalise(c.content), metadata_tokens(c)) for c in comments]
+    rows = [(normalise(scored_part(c.content)), metadata_tokens(c)) for c in comments]
     array = np.empty((len(rows), 2), dtype=object)
     if rows:
         array[:] = rows

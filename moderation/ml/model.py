@@ -34,6 +34,7 @@ from moderation.ml.features import (
     CommentInput,
     normalise_with_offsets,
     original_span,
+    scored_part,
     to_rows,
     tokens_with_spans,
 )
@@ -236,7 +237,8 @@ def explain(
     """
     head = pipeline if isinstance(pipeline, CompiledHead) else CompiledHead(pipeline)
     row = to_rows([comment])[0]
-    normalised, offsets = normalise_with_offsets(comment.content)
+    scored = scored_part(comment.content)
+    normalised, offsets = normalise_with_offsets(scored)
     tokens = tokens_with_spans(normalised)
     spans: dict[str, list[tuple[int, int]]] = {}
     for i, (token, start, end) in enumerate(tokens):
@@ -254,7 +256,7 @@ def explain(
             original: tuple[tuple[int, int], ...] = ()
             if block.name == "text":
                 original = tuple(
-                    original_span(offsets, s, e, len(comment.content))
+                    original_span(offsets, s, e, len(scored))
                     for name in names
                     for s, e in spans.get(name, ())
                     if e > s

@@ -271,7 +271,8 @@ def prepare_comment(
         raise DuplicateCommentError()
     _check_parent(session, data)
     scores = score_safely(scorer, CommentInput(data.content, data.author, data.email, data.url))
-    normalised = normalise(data.content)
+    # Word lists read the whole text (the model reads only its scored part).
+    normalised = normalise(data.content) if settings.banned_words or settings.suspect_words else ""
     signals = Signals(
         honeypot=meta.honeypot,
         form_check=meta.form_check,

@@ -39,11 +39,11 @@ def highlight(text: str, spans: dict[str, list[dict[str, Any]]]) -> list[dict[st
                     if c["weight"] > weights[i]:
                         marks[i], weights[i] = head, c["weight"]
     segments: list[dict[str, Any]] = []
-    for i, char in enumerate(text):
-        if segments and segments[-1]["head"] == marks[i]:
-            segments[-1]["text"] += char
-        else:
-            segments.append({"text": char, "head": marks[i]})
+    start = 0
+    for i in range(1, len(text) + 1):
+        if i == len(text) or marks[i] != marks[start]:
+            segments.append({"text": text[start:i], "head": marks[start]})
+            start = i
     return segments
 
 
