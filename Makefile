@@ -40,9 +40,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-# Retrain the shipped model (deterministic: same data, same bytes) and activate it.
+# Retrain the shipped model (deterministic: same data, same bytes); activate it if it passes
+# the quality gate (training/checks/floors.json, and no worse than the active model).
 model: $(STAMP)
-	$(BIN)/moderation train
+	$(BIN)/moderation train --activate
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_model.py

@@ -15,8 +15,9 @@ from flask import Flask
 
 from moderation.config import ConfigError
 from moderation.ml import artifacts
-from moderation.ml.features import CommentInput, count_links
-from moderation.services.policy import Signals, decide
+from moderation.ml.features import CommentInput
+from moderation.services.intake import IntakeSettings, content_signals
+from moderation.services.policy import decide
 from moderation.services.scoring import SklearnScorer, scores_json
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +72,17 @@ def main() -> None:
 )
 @models_dir_option
 @click.option("--version", default=None, help="Name of the new version (default: UTC time).")
-@click.option("--activate/--no-activate", default=True, show_default=True)
+@click.option(
+    "--activate/--no-activate",
+    default=False,
+    show_default=True,
+    help="Activate the new model if it passes the quality gate: the floors in "
+    "training/checks/floors.json, and no worse than the active model on the blind held-out "
+    "replies and the functional checks.",
+)
+@click.option(
+    "--force", is_flag=True, help="With --activate: activate even if the quality gate fails."
+)
 @click.option("--peer/--no-peer", default=True, help="Compare with alt-profanity-check.")
 @click.option(
     "--moderator-labels/--no-moderator-labels",
@@ -85,10 +96,19 @@ def train(
     models_dir: Path,
     version: str | None,
     activate: bool,
+    force: bool,
     peer: bool,
     moderator_labels: bool,
 ) -> None:
-    """Train both heads from DATA_DIR, evaluate, and write a new model version."""
+    """Train both heads from DATA_DIR, evaluate, and write a new model version.
+
+    The new version is compared with the active one; it is activated only with --activate,
+    and only if it passes the quality gate (or with --force).
+    """
+    from moderation.ml import gate
+    from moderation.ml.checks import load_cases
+    from moderation.ml.datasets import load_holdout
+    from moderation.ml.training import gate_summary
     from moderation.ml.training import train as run_training
 
     def progress(message: str) -> None:
@@ -103,6 +123,14 @@ def train(
         with _app(SCORER_BACKEND="fixed").app_context():
             extra = labels_from(get_session()) + feedback_examples(get_session())
         progress(f"{len(extra)} labels from moderators' decisions and sites' feedback")
+    checks_dir = data_dir.parent / "checks"
+    previous = None
+    active = artifacts.active_version(models_dir)
+    if active is not None:
+        try:
+            previous = artifacts.load_model(models_dir / active)
+        except artifacts.ArtifactError as exc:
+            progress(f"the active model {active} cannot be loaded, nothing to compare: {exc}")
     try:
         result = run_training(
             data_dir,
@@ -111,16 +139,32 @@ def train(
             version=version,
             progress=progress,
             with_peer=peer,
+            previous=previous,
+            cases_path=checks_dir / "functional_cases.jsonl",
         )
     except artifacts.ArtifactError as exc:
         raise click.ClickException(str(exc)) from exc
-    if activate:
-        artifacts.activate(models_dir, result.version)
-    click.echo(
-        f"model {result.version} written to {result.folder}"
-        + (" and activated" if activate else "")
-    )
+    click.echo(f"model {result.version} written to {result.folder}")
     click.echo(f"report: {result.folder / 'report.md'}")
+    problems = gate.below_floors(result.summary, gate.load_floors(checks_dir / "floors.json"))
+    if previous is not None:
+        cases_file = checks_dir / "functional_cases.jsonl"
+        cases = load_cases(cases_file) if cases_file.is_file() else []
+        old = gate_summary(previous.pipelines, previous.thresholds, load_holdout(data_dir), cases)
+        problems += gate.worse_than(result.summary, old)
+    for problem in problems:
+        click.echo(f"quality gate: {problem}", err=True)
+    if not activate:
+        verdict = "passes" if not problems else "fails"
+        click.echo(f"not activated (the quality gate {verdict}; use --activate to activate)")
+        return
+    if problems and not force:
+        raise click.ClickException(
+            f"model {result.version} not activated: it fails the quality gate "
+            "(see above; --force activates it anyway)"
+        )
+    artifacts.activate(models_dir, result.version)
+    click.echo(f"model {result.version} activated" + (" despite the gate" if problems else ""))
 
 
 @main.command()
@@ -158,11 +202,6 @@ def evaluate(data_file: Path, models_dir: Path, version: str | None, out: Path |
     click.echo(f"report: {out / 'report.md'}")
 
 
-def content_signals(comment: CommentInput) -> Signals:
-    """The rules that need nothing but the comment itself (the service adds the rest)."""
-    return Signals(links=count_links(comment.content))
-
-
 def _score_lines(scorer: SklearnScorer, lines: Iterable[str]) -> Iterator[dict[str, Any]]:
     """One output record per input line, in order; bad lines get an ``error``."""
     pending: list[tuple[dict[str, Any], CommentInput | None]] = []
@@ -173,7 +212,9 @@ def _score_lines(scorer: SklearnScorer, lines: Iterable[str]) -> Iterator[dict[s
         for record, comment in pending:
             if comment is not None:
                 scores = next(scored)
-                decision = decide(scores, scorer.thresholds, content_signals(comment))
+                decision = decide(
+                    scores, scorer.thresholds, content_signals(comment.content, IntakeSettings())
+                )
                 record.update(scores_json(scores))
                 record["decision"] = decision.status.value
                 record["reasons"] = [r.as_dict() for r in decision.reasons]
@@ -243,7 +284,7 @@ def explain(
     scorer = SklearnScorer(_load(models_dir, version))
     comment = CommentInput(text, author, email, url)
     scores = scorer.score(comment)
-    decision = decide(scores, scorer.thresholds, content_signals(comment))
+    decision = decide(scores, scorer.thresholds, content_signals(comment.content, IntakeSettings()))
     explanation = scorer.explain(comment, top=top)
     if as_json:
         payload = {

@@ -25,6 +25,9 @@ DEFAULTS: dict[str, Any] = {
     "SCORER_BACKEND": "sklearn",  # "sklearn" | "fixed" (tests, or running without a model)
     "RELOAD_SECONDS": 2,  # how often a worker looks at models/ACTIVE for a new version
     "FIXED_SCORES": {"spam": 0.0, "abuse": 0.0},
+    # Which of the model's threshold sets to use: "lenient" (fewer comments held for review,
+    # more risk of publishing spam or abuse), "balanced" or "strict" (more held, less risk).
+    "STRICTNESS": "balanced",
     # Per-head threshold overrides; None keeps the model's own.
     "SPAM_ALLOW": None,
     "SPAM_REJECT": None,
@@ -135,6 +138,8 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
     app.config["SITE_ORIGINS"] = [o.rstrip("/").lower() for o in app.config["SITE_ORIGINS"]]
     app.config["BLOCKED_EMAILS"] = [e.lower() for e in app.config["BLOCKED_EMAILS"]]
     app.config["BLOCKED_DOMAINS"] = [d.lower() for d in app.config["BLOCKED_DOMAINS"]]
+    if app.config["STRICTNESS"] not in ("lenient", "balanced", "strict"):
+        raise ConfigError("MODERATION_STRICTNESS must be lenient, balanced or strict")
     if app.config["ENV"] not in ("production", "development", "testing"):
         raise ConfigError("MODERATION_ENV must be production, development or testing")
     if app.config.get("SECRET_KEY") is not None:

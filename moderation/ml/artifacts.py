@@ -20,7 +20,7 @@ import re
 import tempfile
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -37,6 +37,7 @@ TRUSTED_TYPES: list[str] = []
 MANIFEST = "manifest.json"
 ACTIVE = "ACTIVE"
 HEADS = ("spam", "abuse")
+DEFAULT_STRICTNESS = "balanced"
 _VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -53,6 +54,22 @@ class ModelArtifact:
     thresholds: Mapping[str, Thresholds]
     manifest: Mapping[str, Any]
     path: Path
+    # Per strictness level ("lenient", "balanced", "strict"): the thresholds chosen for it.
+    # ``thresholds`` is the default level's; older models have only those.
+    strictness: Mapping[str, Mapping[str, Thresholds]] = field(default_factory=dict)
+
+    def thresholds_at(self, level: str | None) -> Mapping[str, Thresholds]:
+        """The thresholds chosen at training time for ``level`` (the default ones for None, and
+        the only ones of a model trained before levels existed).
+
+        :raises ArtifactError: the model has no thresholds for that level.
+        """
+        if level is None or not self.strictness:  # older models have one set only
+            return self.thresholds
+        if level not in self.strictness:
+            known = ", ".join(sorted(self.strictness)) or DEFAULT_STRICTNESS
+            raise ArtifactError(f"model {self.version} has no {level!r} thresholds ({known})")
+        return self.strictness[level]
 
 
 def sha256_file(path: Path) -> str:
@@ -82,8 +99,12 @@ def save_model(
     pipelines: Mapping[str, Pipeline],
     thresholds: Mapping[str, Thresholds],
     metadata: Mapping[str, Any],
+    strictness: Mapping[str, Mapping[str, Thresholds]] | None = None,
 ) -> Path:
-    """Write a new version folder with the heads, the manifest and return its path."""
+    """Write a new version folder with the heads, the manifest and return its path.
+
+    ``thresholds`` are the default ones; ``strictness`` optionally holds one set per level.
+    """
     if not _VERSION_RE.match(version):
         raise ArtifactError(f"invalid version name {version!r}")
     folder = models_dir / version
@@ -110,6 +131,10 @@ def save_model(
         "heads": heads,
         "libraries": library_versions(),
         "trusted_types": list(TRUSTED_TYPES),
+        "strictness": {
+            level: {head: t.as_dict() for head, t in levels.items()}
+            for level, levels in (strictness or {}).items()
+        },
         **metadata,
     }
     _write_json(folder / MANIFEST, manifest)
@@ -222,12 +247,17 @@ def load_model(folder: Path) -> ModelArtifact:
             raise ArtifactError(f"{path} does not hold a scikit-learn Pipeline")
         pipelines[head] = pipeline
         thresholds[head] = Thresholds.from_dict(entry["thresholds"])
+    strictness = {
+        str(level): {head: Thresholds.from_dict(levels[head]) for head in HEADS}
+        for level, levels in (manifest.get("strictness") or {}).items()
+    }
     return ModelArtifact(
         version=str(manifest["version"]),
         pipelines=pipelines,
         thresholds=thresholds,
         manifest=manifest,
         path=folder,
+        strictness=strictness,
     )
 
 

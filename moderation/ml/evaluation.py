@@ -18,54 +18,6 @@ from sklearn.metrics import (
 
 from moderation.services.policy import Thresholds
 
-# Error targets the thresholds are chosen to meet on validation data.
-REJECT_PRECISION = 0.99  # of auto-rejected comments, at least 99% truly bad
-ALLOW_MAX_BAD = 0.02  # of auto-published comments, at most 2% bad
-MIN_REJECT_SUPPORT = 10  # a reject threshold must be backed by this many bad comments
-
-
-def choose_thresholds(
-    labels: np.ndarray[Any, Any],
-    probs: np.ndarray[Any, Any],
-    weights: np.ndarray[Any, Any] | None = None,
-    *,
-    reject_precision: float = REJECT_PRECISION,
-    allow_max_bad: float = ALLOW_MAX_BAD,
-) -> Thresholds:
-    """Pick ``allow`` and ``reject`` from scores on validation data.
-
-    ``reject`` is the lowest score at which the (weighted) precision of everything at or above
-    it is at least ``reject_precision``; ``allow`` is the highest score under which at most
-    ``allow_max_bad`` of everything is bad.
-    """
-    y = np.asarray(labels, dtype=float)
-    p = np.asarray(probs, dtype=float)
-    w = np.ones_like(p) if weights is None else np.asarray(weights, dtype=float)
-    order = np.argsort(-p, kind="stable")
-    p_desc, y_desc, w_desc = p[order], y[order], w[order]
-    bad_above = np.cumsum(w_desc * y_desc)
-    all_above = np.cumsum(w_desc)
-    count_bad_above = np.cumsum(y_desc)
-    # Only cut between distinct scores.
-    last_of_run = np.r_[p_desc[1:] != p_desc[:-1], True]
-    ok = (
-        last_of_run
-        & (bad_above >= reject_precision * all_above)
-        & (count_bad_above >= MIN_REJECT_SUPPORT)
-    )
-    reject = float(p_desc[np.flatnonzero(ok)[-1]]) if ok.any() else 1.0
-
-    p_asc, y_asc, w_asc = p_desc[::-1], y_desc[::-1], w_desc[::-1]
-    bad_below = np.cumsum(w_asc * y_asc)
-    all_below = np.cumsum(w_asc)
-    # allow = the next distinct score above a prefix whose bad share is within target.
-    next_higher = np.r_[p_asc[1:], 1.0]
-    distinct = next_higher != p_asc
-    fine = distinct & (bad_below <= allow_max_bad * all_below)
-    allow = float(next_higher[np.flatnonzero(fine)[-1]]) if fine.any() else 0.0
-    allow = min(allow, reject)
-    return Thresholds(allow=round(allow, 4), reject=round(reject, 4))
-
 
 @dataclass(frozen=True)
 class HeadMetrics:
@@ -209,3 +161,154 @@ def peer_table(rows: Mapping[str, Mapping[str, Any]]) -> str:
             f"| {ours['confusion'][0][2]} | {peer['confusion'][0][2]} |"
         )
     return header + "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------
+# Decisions on a realistic mix of comments (both heads together)
+# ---------------------------------------------------------------------------------------
+
+CLASSES = ("civil", "spam", "abuse")
+# The traffic a news site's reply form sees, by share of comments.
+REALISTIC_MIX = {"civil": 0.7, "spam": 0.2, "abuse": 0.1}
+
+
+@dataclass(frozen=True)
+class DecisionTargets:
+    """What a setting of the decision band must achieve on validation data (shares of a class).
+
+    ``civil_refused`` is kept at (nearly) zero by the reject thresholds; the allow thresholds
+    then keep spam and abuse out of publication and, within that, hold as few comments as they
+    can, preferably at most ``civil_held`` of the civil ones.
+    """
+
+    civil_refused: float
+    civil_held: float
+    spam_published: float
+    abuse_published: float
+
+
+# MODERATION_STRICTNESS: a site trades the review load for the risk of publishing bad comments.
+# The validation figures are those of a few hundred realistic replies, so each target sits
+# below the product's bar (spam published ≤ 2%, abuse published ≤ 5%, civil held ≤ 10%).
+STRICTNESS = {
+    "lenient": DecisionTargets(
+        civil_refused=0.002, civil_held=0.06, spam_published=0.03, abuse_published=0.07
+    ),
+    "balanced": DecisionTargets(
+        civil_refused=0.002, civil_held=0.08, spam_published=0.012, abuse_published=0.035
+    ),
+    "strict": DecisionTargets(
+        civil_refused=0.001, civil_held=0.15, spam_published=0.005, abuse_published=0.015
+    ),
+}
+DEFAULT_STRICTNESS = "balanced"
+
+
+def decide_arrays(
+    spam: np.ndarray[Any, Any], abuse: np.ndarray[Any, Any], thresholds: Mapping[str, Thresholds]
+) -> np.ndarray[Any, Any]:
+    """Per comment: 0 published, 1 held for review, 2 refused (the policy's score rule)."""
+    refused = (spam >= thresholds["spam"].reject) | (abuse >= thresholds["abuse"].reject)
+    published = (spam < thresholds["spam"].allow) & (abuse < thresholds["abuse"].allow)
+    return np.where(refused, 2, np.where(published, 0, 1))
+
+
+def decision_rates(
+    classes: Sequence[str] | np.ndarray[Any, Any],
+    outcomes: np.ndarray[Any, Any],
+    weights: np.ndarray[Any, Any] | None = None,
+    mix: Mapping[str, float] = REALISTIC_MIX,
+) -> dict[str, float]:
+    """Per class the share published, held and refused; and the review share at ``mix``."""
+    cls = np.asarray(classes)
+    w = np.ones(len(cls)) if weights is None else np.asarray(weights, dtype=float)
+    rates: dict[str, float] = {}
+    review = 0.0
+    for name in CLASSES:
+        mask = cls == name
+        total = float(w[mask].sum())
+        if not total:
+            continue
+        for code, outcome in enumerate(("published", "held", "refused")):
+            rates[f"{name}_{outcome}"] = round(float(w[mask & (outcomes == code)].sum()) / total, 4)
+        review += mix[name] * rates[f"{name}_held"]
+    present = sum(mix[n] for n in CLASSES if f"{n}_held" in rates)
+    if present:
+        rates["review_share"] = round(review / present, 4)
+    return rates
+
+
+def _reject_at(scores: np.ndarray[Any, Any], weights: np.ndarray[Any, Any], share: float) -> float:
+    """The lowest score that refuses at most ``share`` of these (good) comments' weight."""
+    order = np.argsort(-scores, kind="stable")
+    s, w = scores[order], weights[order] / weights.sum()
+    last_of_run = np.r_[s[1:] != s[:-1], True]
+    ok = np.flatnonzero(last_of_run & (np.cumsum(w) <= share))
+    if not len(ok):  # even the highest good score must stay unrefused: just above it
+        return float(min(1.0, np.nextafter(s[0], 2.0)))
+    return float(s[ok[-1]])
+
+
+def choose_decision_thresholds(
+    spam: np.ndarray[Any, Any],
+    abuse: np.ndarray[Any, Any],
+    classes: Sequence[str] | np.ndarray[Any, Any],
+    weights: np.ndarray[Any, Any],
+    targets: DecisionTargets,
+    *,
+    civil_pool: Mapping[str, np.ndarray[Any, Any]] | None = None,
+    grid: int = 120,
+) -> dict[str, Thresholds]:
+    """Both heads' thresholds for one strictness, chosen together on validation comments.
+
+    Reject thresholds first: each head refuses at most ``targets.civil_refused`` of the civil
+    comments in ``civil_pool`` (``{"spam", "abuse", "weight"}`` arrays: civil comments whose
+    labels are trusted; the civil rows given by default). Then the pair of allow thresholds,
+    from a grid of score quantiles, that meets the spam and abuse publication targets and
+    holds the fewest comments at the realistic mix; among pairs that fail a target, the one
+    closest to meeting them.
+    """
+    cls = np.asarray(classes)
+    w = np.asarray(weights, dtype=float)
+    if civil_pool is None:
+        civil = cls == "civil"
+        civil_pool = {"spam": spam[civil], "abuse": abuse[civil], "weight": w[civil]}
+    rejects = {
+        head: _reject_at(civil_pool[head], civil_pool["weight"], targets.civil_refused)
+        for head in ("spam", "abuse")
+    }
+    candidates = {
+        head: np.unique(
+            np.r_[
+                np.quantile(scores, np.linspace(0.0, 1.0, grid)),
+                np.geomspace(1e-4, 1.0, 40),
+            ].clip(0.0, rejects[head])
+        )
+        for head, scores in (("spam", spam), ("abuse", abuse))
+    }
+    limits = {
+        "spam_published": targets.spam_published,
+        "abuse_published": targets.abuse_published,
+        "civil_held": targets.civil_held,
+    }
+    best: tuple[float, ...] | None = None
+    chosen = {"spam": Thresholds(0.0, rejects["spam"]), "abuse": Thresholds(0.0, rejects["abuse"])}
+    for spam_allow in candidates["spam"]:
+        for abuse_allow in candidates["abuse"]:
+            thresholds = {
+                "spam": Thresholds(float(spam_allow), rejects["spam"]),
+                "abuse": Thresholds(float(abuse_allow), rejects["abuse"]),
+            }
+            rates = decision_rates(cls, decide_arrays(spam, abuse, thresholds), w)
+            # Lexicographic: publication targets first, then civil held, then review share.
+            excess = [max(0.0, rates.get(k, 0.0) - v) / v for k, v in limits.items()]
+            key = (excess[0] + excess[1], excess[2], rates.get("review_share", 0.0))
+            if best is None or key < best:
+                best, chosen = key, thresholds
+    # Four decimals, rounded towards holding: never publish or refuse more than was chosen.
+    return {
+        head: Thresholds(
+            allow=math.floor(t.allow * 1e4) / 1e4, reject=min(1.0, math.ceil(t.reject * 1e4) / 1e4)
+        )
+        for head, t in chosen.items()
+    }

@@ -430,6 +430,20 @@ def _domain(url: str) -> str:
     return host.removeprefix("www.")
 
 
+_ASCII_NOT_LETTERS = bytes(c for c in range(128) if not chr(c).isalpha())
+_ASCII_NOT_CAPITALS = bytes(c for c in range(128) if not chr(c).isupper())
+
+
+def _letters_and_capitals(text: str) -> tuple[int, int]:
+    """How many letters, and how many capital letters, ``text`` holds."""
+    if text.isascii():  # most comments: counted in C
+        raw = text.encode("ascii")
+        return len(raw.translate(None, _ASCII_NOT_LETTERS)), len(
+            raw.translate(None, _ASCII_NOT_CAPITALS)
+        )
+    return sum(map(str.isalpha, text)), sum(map(str.isupper, text))
+
+
 def metadata_tokens(comment: CommentInput) -> str:
     """Space-separated tokens describing the comment's metadata, for the metadata vectorizer.
 
@@ -439,8 +453,8 @@ def metadata_tokens(comment: CommentInput) -> str:
     tokens.append(f"links={_bucket(count_links(comment.content), (0, 1, 2))}")
     tokens.append(f"len={_bucket(len(comment.content), (10, 40, 120, 400, 1200))}")
     content = scored_part(comment.content)
-    letters = sum(c.isalpha() for c in content)
-    if letters >= 12 and sum(c.isupper() for c in content) > 0.5 * letters:
+    letters, upper = _letters_and_capitals(content)
+    if letters >= 12 and upper > 0.5 * letters:
         tokens.append("shouting")
     if _PHONE_RE.search(content):
         tokens.append("phone_in_text")

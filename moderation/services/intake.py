@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from moderation.db import utcnow
 from moderation.errors import DuplicateCommentError, FloodError, ValidationFailedError
 from moderation.ml.features import CommentInput, count_links, normalise
+from moderation.ml.language import detect as detect_language
 from moderation.schemas import CommentIn
 from moderation.services.policy import (
     Decision,
@@ -226,6 +227,20 @@ def _trusted(session: Session, email: str, needed: int) -> bool:
     return (approved_by_people or 0) >= needed
 
 
+def content_signals(content: str, settings: IntakeSettings) -> Signals:
+    """What the rules find in a comment's text alone: listed words, links, its language."""
+    # Word lists read the whole text (the models read only its scored part).
+    normalised = normalise(content) if settings.banned_words or settings.suspect_words else ""
+    language = detect_language(content)
+    return Signals(
+        banned_words=_found(settings.banned_words, normalised),
+        suspect_words=_found(settings.suspect_words, normalised),
+        links=count_links(content),
+        max_links=settings.max_links,
+        unsupported_language=None if language.supported else language.code,
+    )
+
+
 def score_safely(scorer: Scorer | None, comment: CommentInput) -> Scores | None:
     """The scores, or ``None`` without a model or when it fails (logged)."""
     if scorer is None:
@@ -271,16 +286,11 @@ def prepare_comment(
         raise DuplicateCommentError()
     _check_parent(session, data)
     scores = score_safely(scorer, CommentInput(data.content, data.author, data.email, data.url))
-    # Word lists read the whole text (the model reads only its scored part).
-    normalised = normalise(data.content) if settings.banned_words or settings.suspect_words else ""
-    signals = Signals(
+    signals = replace(
+        content_signals(data.content, settings),
         honeypot=meta.honeypot,
         form_check=meta.form_check,
         blocked=blocked_reasons(ip=meta.ip, email=data.email, url=data.url, settings=settings),
-        banned_words=_found(settings.banned_words, normalised),
-        suspect_words=_found(settings.suspect_words, normalised),
-        links=count_links(data.content),
-        max_links=settings.max_links,
     )
     thresholds = thresholds_for(scorer, settings)
     decision = decide(scores, thresholds, signals)

@@ -70,6 +70,8 @@ class Signals:
     links: int = 0
     max_links: int = 2
     trusted_author: bool = False
+    # The language of a comment the models were not trained for (``None``: a supported one).
+    unsupported_language: str | None = None
 
 
 def decide(
@@ -79,7 +81,8 @@ def decide(
 ) -> Decision:
     """Rules first, then the model, then the thresholds; every outcome with its reasons.
 
-    Bot signals and block lists make spam, banned words a refusal; otherwise the model's
+    Bot signals and block lists make spam, banned words a refusal; a comment in a language
+    the models were not trained for waits for a human; otherwise the model's
     decision stands, except that suspect words or too many links hold an approved comment
     for review, a trusted author's comment that the model was only unsure about is approved,
     and without scores (no model, or it failed) everything waits for a human.
@@ -94,6 +97,11 @@ def decide(
         return Decision(Status.SPAM, signals.blocked)
     if signals.banned_words:
         return Decision(Status.REJECTED, (Reason("banned_word", ", ".join(signals.banned_words)),))
+    if signals.unsupported_language is not None:
+        return Decision(
+            Status.PENDING,
+            (Reason("unsupported_language", f"written in {signals.unsupported_language}"),),
+        )
     if scores is None:
         return Decision(Status.PENDING, (Reason("model_unavailable", "no model scores"),))
     model = decide_scores(scores, thresholds)

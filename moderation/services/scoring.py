@@ -21,7 +21,7 @@ from moderation.ml.artifacts import (
     load_model,
 )
 from moderation.ml.features import CommentInput, to_rows
-from moderation.ml.model import CompiledHead, Contribution, explain
+from moderation.ml.model import CompiledHead, Contribution, explain, predict_many
 from moderation.services.policy import Thresholds
 
 Scores = dict[str, float]
@@ -57,9 +57,11 @@ class SklearnScorer:
     """Scores with a loaded model artifact."""
 
     artifact: ModelArtifact
+    strictness: str | None = None  # None: the model's default thresholds
 
     def __post_init__(self) -> None:
         self._compiled = {head: CompiledHead(self.artifact.pipelines[head]) for head in HEADS}
+        self._thresholds = self.artifact.thresholds_at(self.strictness)
 
     @property
     def version(self) -> str:
@@ -68,8 +70,8 @@ class SklearnScorer:
 
     @property
     def thresholds(self) -> Mapping[str, Thresholds]:
-        """The artifact's thresholds."""
-        return self.artifact.thresholds
+        """The artifact's thresholds at the configured strictness."""
+        return self._thresholds
 
     def score_many(self, comments: Sequence[CommentInput]) -> list[Scores]:
         """Score a batch; features are built once and shared by both heads."""
@@ -80,9 +82,7 @@ class SklearnScorer:
             return [{head: self._compiled[head].probability(row) for head in HEADS} for row in rows]
         # Inputs are our own arrays: skip scikit-learn's per-call validation on the hot path.
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-            columns = {
-                head: self.artifact.pipelines[head].predict_proba(rows)[:, 1] for head in HEADS
-            }
+            columns = predict_many(self.artifact.pipelines, rows)
         return [{head: float(columns[head][i]) for head in HEADS} for i in range(len(comments))]
 
     def score(self, comment: CommentInput) -> Scores:
@@ -128,7 +128,7 @@ def load_scorer(config: Mapping[str, Any]) -> Scorer:
     version = config.get("MODEL_VERSION") or active_version(models_dir)
     if version is None:
         raise ArtifactError(f"no model in {models_dir}")
-    return SklearnScorer(load_model(models_dir / version))
+    return SklearnScorer(load_model(models_dir / version), strictness=config.get("STRICTNESS"))
 
 
 class ScorerHolder:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import codecs
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import Blueprint, current_app, jsonify, request
@@ -43,15 +44,16 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from moderation.db import get_session
-from moderation.ml.features import CommentInput, count_links
+from moderation.ml.features import CommentInput
 from moderation.services.feedback import record_label
 from moderation.services.intake import (
     blocked_reasons,
+    content_signals,
     score_safely,
     settings_from_config,
     thresholds_for,
 )
-from moderation.services.policy import Signals, Status, decide
+from moderation.services.policy import Status, decide
 from moderation.services.scoring import get_scorer
 from moderation.services.sitekeys import find_site_key
 from moderation.tables import SiteKey
@@ -346,16 +348,13 @@ def comment_check() -> Response:
     scores = score_safely(scorer, CommentInput(content, author, email, url))
     settings = settings_from_config(current_app.config)
     thresholds = thresholds_for(scorer, settings)
-    signals = Signals(
+    signals = replace(
+        content_signals(content, settings),
         honeypot=_honeypot(fields),
         blocked=blocked_reasons(
             ip=_get(fields, "user_ip").strip(), email=email, url=url, settings=settings
         ),
-        links=count_links(content),
-        max_links=settings.max_links,
     )
-    # Banned and suspect words are left out: they refuse or hold a comment, never make it
-    # spam, so they cannot change this answer.
     decision = decide(scores, thresholds, signals)
     codes = ",".join(r.code for r in decision.reasons)
     if decision.status is Status.SPAM:

@@ -31,9 +31,12 @@ or the header ``X-Goog-Api-Key``. Note that a key in the query string shows in a
   span scores below it (Perspective returns no score under the threshold). ``scoreType`` may
   be ``PROBABILITY`` (or left out); the model has no other kind of score.
 - ``clientToken`` is echoed when it is a non-empty string (proto3 JSON omits empty strings).
-- The model is English only. Without ``languages`` the text is taken to be English (there is
-  no language detection: ``detectedLanguages`` is always ``["en"]``); ``languages`` with any
-  code other than ``en`` or ``en-*`` is ``LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE``.
+- The model is English only. ``languages`` with any code other than ``en`` or ``en-*`` is
+  ``LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE``; otherwise the answer echoes ``languages`` as sent.
+  Without ``languages`` the language is detected (CLD2): a text reliably in another language
+  is ``LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE``, as Perspective answers, and anything else is
+  scored as English (``languages: ["en"]``). ``detectedLanguages`` holds what was detected
+  (empty when the text is too short to tell).
 - ``comment.type`` may be ``PLAIN_TEXT`` or ``HTML``; both are scored as given (the model's
   normalisation decodes HTML entities; tags are not stripped).
 
@@ -92,6 +95,8 @@ from werkzeug.wrappers import Response
 
 from moderation.db import get_session
 from moderation.ml.features import CommentInput
+from moderation.ml.language import UNDETERMINED
+from moderation.ml.language import detect as detect_language
 from moderation.ml.model import Contribution
 from moderation.services.feedback import record_label
 from moderation.services.scoring import get_scorer
@@ -356,20 +361,25 @@ def _is_english(code: str) -> bool:
     return code.lower().replace("_", "-").split("-", 1)[0] == LANGUAGE
 
 
-def _check_languages(data: Mapping[str, Any], attribute: str) -> None:
-    """Every requested language must be English; none means English."""
+def _check_languages(data: Mapping[str, Any], attribute: str) -> list[str]:
+    """The requested languages, as sent; every one must be English (none: ``[]``)."""
     languages = _strings(data, "languages", "languages")
     unsupported = [code for code in languages if not _is_english(code)]
     if unsupported:
-        shown = ", ".join(json.dumps(c[:20], ensure_ascii=True) for c in unsupported[:10])
-        raise _invalid(
-            f"Attribute {attribute} does not support request languages: {shown}",
-            error_type=LANGUAGE_NOT_SUPPORTED,
-            languageNotSupportedByAttributeError={
-                "requestedLanguages": [c[:20] for c in unsupported[:10]],
-                "attribute": attribute,
-            },
-        )
+        raise _unsupported_languages(unsupported, attribute)
+    return languages
+
+
+def _unsupported_languages(codes: Sequence[str], attribute: str) -> PerspectiveError:
+    shown = ", ".join(json.dumps(c[:20], ensure_ascii=True) for c in codes[:10])
+    return _invalid(
+        f"Attribute {attribute} does not support request languages: {shown}",
+        error_type=LANGUAGE_NOT_SUPPORTED,
+        languageNotSupportedByAttributeError={
+            "requestedLanguages": [c[:20] for c in codes[:10]],
+            "attribute": attribute,
+        },
+    )
 
 
 def _client_token(data: Mapping[str, Any]) -> str | None:
@@ -493,7 +503,10 @@ def analyze() -> Response:
     data = _json_body(raw)
     text = _comment_text(data)
     attributes = _requested_attributes(data)
-    _check_languages(data, next(iter(attributes)))
+    languages = _check_languages(data, next(iter(attributes)))
+    detection = detect_language(text)
+    if not languages and not detection.supported:
+        raise _unsupported_languages([detection.code], next(iter(attributes)))
     spans_wanted = _boolean(data, "spanAnnotations", "spanAnnotations")
     _boolean(data, "doNotStore", "doNotStore")
     token = _client_token(data)
@@ -524,8 +537,8 @@ def analyze() -> Response:
 
     body: dict[str, Any] = {
         "attributeScores": attribute_scores,
-        "languages": [LANGUAGE],
-        "detectedLanguages": [LANGUAGE],
+        "languages": languages or [LANGUAGE],
+        "detectedLanguages": [] if detection.code == UNDETERMINED else [detection.code],
     }
     if token is not None:
         body["clientToken"] = token

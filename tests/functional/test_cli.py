@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from moderation.cli import main
-from tests.conftest import DATA_DIR, MODELS_DIR
+from tests.conftest import DATA_DIR, MODELS_DIR, ROOT
 
 pytestmark = pytest.mark.functional
 
@@ -134,9 +135,11 @@ def test_train_is_deterministic_and_manages_versions(
                 "--version",
                 version,
                 "--no-peer",
+                "--activate",
             ],
         )
         assert result.exit_code == 0, result.output
+        assert f"model {version} activated" in result.output
     for head in ("spam", "abuse"):
         assert (models / "v1" / f"{head}.skops").read_bytes() == (
             models / "v2" / f"{head}.skops"
@@ -163,3 +166,37 @@ def test_commands_fail_clearly_without_a_model(runner: CliRunner, tmp_path: Path
     result = runner.invoke(main, ["score", "--models-dir", str(tmp_path)], input="{}\n")
     assert result.exit_code != 0
     assert "no model" in result.output
+
+
+def _train(runner: CliRunner, data: Path, models: Path, version: str, *flags: str) -> Any:
+    args = ["--data-dir", str(data), "--models-dir", str(models), "--version", version]
+    return runner.invoke(main, ["train", *args, "--no-peer", *flags])
+
+
+def test_train_does_not_activate_unless_asked(
+    runner: CliRunner, own_data: Path, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    result = _train(runner, own_data, models, "quiet")
+    assert result.exit_code == 0, result.output
+    assert "not activated" in result.output
+    assert not (models / "ACTIVE").exists()
+
+
+def test_the_quality_gate_stops_a_model_below_the_floors_unless_forced(
+    runner: CliRunner, own_data: Path, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    checks = own_data.parent / "checks"
+    checks.mkdir()
+    # A floor no model can meet: the new version must not become active.
+    (checks / "floors.json").write_text(json.dumps({"checks": {"overall": 1.01}}))
+    shutil.copy(ROOT / "training" / "checks" / "functional_cases.jsonl", checks)
+    refused = _train(runner, own_data, models, "v1", "--activate")
+    assert refused.exit_code != 0
+    assert "quality gate: functional checks overall" in refused.output
+    assert "not activated" in refused.output
+    assert not (models / "ACTIVE").exists()
+    forced = _train(runner, own_data, models, "v2", "--activate", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert (models / "ACTIVE").read_text().strip() == "v2"
