@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from moderation.ml import artifacts  # noqa: E402
 from moderation.ml.datasets import load_bundled, load_holdout  # noqa: E402
+from moderation.ml.language import detect  # noqa: E402
 from moderation.services.scoring import SklearnScorer  # noqa: E402
 
 
@@ -62,18 +63,23 @@ def main() -> None:
     for comment in replies[:200]:
         scorer.score(comment)  # warm up
 
-    timings = []
-    for _ in range(args.repeat):
-        for comment in replies:
-            started = time.perf_counter_ns()
-            scorer.score(comment)
-            timings.append(time.perf_counter_ns() - started)
-    timings.sort()
-    print(
-        f"one comment, both heads ({len(timings)} calls on held-out replies): "
-        f"median {statistics.median(timings) / 1e6:.3f} ms, "
-        f"p99 {timings[int(len(timings) * 0.99)] / 1e6:.3f} ms"
-    )
+    for label, work in (
+        ("both heads", scorer.score),
+        ("both heads + language detection", lambda c: (scorer.score(c), detect(c.content))),
+    ):
+        timings = []
+        for _ in range(args.repeat):
+            for comment in replies:
+                started = time.perf_counter_ns()
+                work(comment)
+                timings.append(time.perf_counter_ns() - started)
+        timings.sort()
+        print(
+            f"one comment, {label} ({len(timings)} calls on held-out replies): "
+            f"median {statistics.median(timings) / 1e6:.3f} ms, "
+            f"mean {statistics.mean(timings) / 1e6:.3f} ms, "
+            f"p99 {timings[int(len(timings) * 0.99)] / 1e6:.3f} ms"
+        )
 
     for name, batch in (
         ("training comments", corpus[:20000]),
@@ -100,7 +106,6 @@ def main() -> None:
                 "train",
                 "--models-dir",
                 tmp,
-                "--no-activate",
             ],
             check=True,
             capture_output=True,

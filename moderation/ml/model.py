@@ -117,21 +117,21 @@ def build_pipeline(
     return Pipeline([("features", features), ("classifier", classifier)])
 
 
-def fold_platt_scaling(
-    pipeline: Pipeline, rows: np.ndarray[Any, Any], labels: Sequence[int]
-) -> tuple[float, float]:
-    """Calibrate a fitted head on held-out rows by Platt scaling folded into its classifier.
-
-    :returns: the fitted slope and offset ``(a, b)``.
-    """
-    decision = pipeline.decision_function(rows).reshape(-1, 1)
+def platt_scaling(logits: np.ndarray[Any, Any], labels: Sequence[int]) -> tuple[float, float]:
+    """The slope and offset ``(a, b)`` of Platt scaling fitted on held-out log-odds."""
     platt = LogisticRegression(C=1e6, solver="lbfgs", max_iter=1000)
-    platt.fit(decision, np.asarray(labels))
-    a, b = float(platt.coef_[0, 0]), float(platt.intercept_[0])
+    platt.fit(np.asarray(logits).reshape(-1, 1), np.asarray(labels))
+    return float(platt.coef_[0, 0]), float(platt.intercept_[0])
+
+
+def fold_platt_scaling(pipeline: Pipeline, a: float, b: float) -> None:
+    """Fold Platt scaling into a fitted head's classifier: ``coef * a``, ``intercept * a + b``.
+
+    Exactly the probabilities of a separate sigmoid calibrator, with a stock pipeline.
+    """
     classifier: LogisticRegression = pipeline.named_steps["classifier"]
     classifier.coef_ = classifier.coef_ * a
     classifier.intercept_ = classifier.intercept_ * a + b
-    return a, b
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,10 +275,8 @@ def predict_many(
         for name, transformer, column in features.transformers_:
             if name == "remainder" or isinstance(transformer, str):
                 continue
-            hasher, weighting = transformer, None
-            if isinstance(transformer, Pipeline):
-                hasher, weighting = transformer.steps[0][1], transformer.steps[-1][1]
-            counts = _hashed(cache, hasher, rows[:, column], column)
+            weighting = transformer.steps[-1][1] if isinstance(transformer, Pipeline) else None
+            counts = block_counts(cache, transformer, rows[:, column], column)
             blocks.append(weighting.transform(counts) if weighting is not None else counts)
         matrix = sparse.hstack(blocks, format="csr")
         classifier: LogisticRegression = pipeline.named_steps["classifier"]
@@ -286,7 +284,13 @@ def predict_many(
     return out
 
 
-def _hashed(cache: dict[tuple[Any, ...], Any], hasher: Any, texts: Any, column: Any) -> Any:
+def block_counts(cache: dict[tuple[Any, ...], Any], block: Any, texts: Any, column: Any) -> Any:
+    """The hashed counts of a feature block (its hashing step) for ``texts``, cached by setup.
+
+    Hashing learns nothing, so the counts of one column under one hashing setup are the same
+    for every head and every fit; the cache key is the column and the hasher's parameters.
+    """
+    hasher = block.steps[0][1] if isinstance(block, Pipeline) else block
     params = hasher.get_params()
     key = (column, tuple(sorted((k, repr(v)) for k, v in params.items())))
     if key not in cache:

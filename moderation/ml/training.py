@@ -5,10 +5,13 @@ The recipe, deterministic end to end:
 1. Load the bundled sets (plus any moderator and site labels); drop public rows that are not
    in a supported language; deduplicate on normalised text.
 2. Split by group: a set's own split where it publishes one, else 70/15/15 by group hash.
-3. Per head, fit the pipeline on *train* with per-set sample weights.
-4. Calibrate on the *validation* article replies (Platt scaling folded into the classifier),
-   then choose both heads' thresholds together for each strictness level on those replies
-   at a realistic mix of traffic.
+3. Article replies (the team's own, moderators' and sites' labels) are what the service
+   decides on, and few: their train and validation rows are cut into folds by group, and
+   each fold is scored by heads fitted without it (out-of-fold scores for all of them).
+4. The final heads are fitted on every training row and every reply outside the test split,
+   with per-set sample weights, then calibrated by Platt scaling fitted on the out-of-fold
+   scores; both heads' thresholds are chosen together, for each strictness level, on those
+   calibrated out-of-fold scores at a realistic mix of traffic.
 5. Evaluate on *test* per set, on the held-out realistic replies (decisions at every level,
    next to the previous model and alt-profanity-check) and on the functional checks; write
    the report, the plots, the manifest and the model card.
@@ -28,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import sparse
+from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 
@@ -49,7 +54,7 @@ from moderation.ml.evaluation import (
 )
 from moderation.ml.features import to_rows
 from moderation.ml.language import detect
-from moderation.ml.model import build_pipeline, fold_platt_scaling
+from moderation.ml.model import block_counts, build_pipeline, fold_platt_scaling, platt_scaling
 from moderation.services.policy import Thresholds
 
 Progress = Callable[[str], None]
@@ -70,8 +75,9 @@ HEAD_PARAMS: dict[str, dict[str, Any]] = {
     "spam": {"c": 8.0, "metadata": True, "chars": (3, 5)},
     "abuse": {"c": 2.0, "metadata": False, "chars": (3, 5)},
 }
-# Article replies: their validation rows calibrate the probabilities and choose thresholds.
+# Article replies: their out-of-fold scores calibrate the probabilities and choose thresholds.
 DECISION_SOURCES = frozenset({"own", "moderator", "feedback"})
+FOLDS = 3
 # Civil rows whose labels are trusted: no reject threshold may refuse more than a sliver of
 # them (human-checked Wikipedia talk and ParaDetox's civil rewrites join the replies).
 REFUSAL_SOURCES = DECISION_SOURCES | {"wikipedia", "paradetox"}
@@ -134,18 +140,21 @@ def comment_class(example: Example) -> str | None:
     return None
 
 
-def training_weights(examples: Sequence[Example], head: str) -> np.ndarray[Any, Any]:
+def training_weights(
+    examples: Sequence[Example], head: str, dataset_weights: Mapping[str, float] | None = None
+) -> np.ndarray[Any, Any]:
     """Per-example weights: each set's own weight, split evenly between its two classes.
 
     Without the split, a set's class mix leaks into the model as a prior: Davidson's tweets
     are 83% abusive, and a head trained on them raw finds "lol" or "ok" abusive.
     """
+    weights = DATASET_WEIGHTS if dataset_weights is None else dataset_weights
     labels = [int(e.label(head) or 0) for e in examples]
     cells = Counter((e.dataset, y) for e, y in zip(examples, labels, strict=True))
     sizes = Counter(e.dataset for e in examples)
     return np.array(
         [
-            DATASET_WEIGHTS.get(e.dataset, 1.0)
+            weights.get(e.dataset, 1.0)
             * sizes[e.dataset]
             / (len({c for (d, c) in cells if d == e.dataset}) * cells[(e.dataset, y)])
             for e, y in zip(examples, labels, strict=True)
@@ -181,19 +190,117 @@ def _peer_scores(texts: Sequence[str]) -> np.ndarray[Any, Any] | None:
         return None
 
 
+def fold_of(example: Example, folds: int = FOLDS) -> int:
+    """The fold of an article reply: a hash of its set and group, so a group stays together."""
+    digest = hashlib.sha256(f"fold:{example.dataset}:{example.group}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % folds
+
+
+def fit_heads(
+    rows: Sequence[Example],
+    *,
+    dataset_weights: Mapping[str, float],
+    head_params: Mapping[str, Mapping[str, Any]],
+) -> dict[str, Pipeline]:
+    """Both heads fitted on ``rows`` (each head on the rows that carry its label)."""
+    pipelines = {}
+    for head in HEADS:
+        labelled = [e for e in rows if e.label(head) is not None]
+        pipeline = build_pipeline(**head_params[head])
+        pipeline.fit(
+            to_rows([e.as_input() for e in labelled]),
+            np.array([e.label(head) for e in labelled]),
+            classifier__sample_weight=training_weights(labelled, head, dataset_weights),
+        )
+        pipelines[head] = pipeline
+    return pipelines
+
+
+def out_of_fold_logits(
+    others: Sequence[Example],
+    replies: Sequence[Example],
+    *,
+    dataset_weights: Mapping[str, float],
+    head_params: Mapping[str, Mapping[str, Any]],
+    progress: Progress = _quiet,
+) -> dict[str, np.ndarray[Any, Any]]:
+    """Each reply's log-odds per head from heads fitted on everything but its fold.
+
+    Exactly what fitting the head pipeline without the fold would give, computed faster: the
+    hashed counts of every row are made once (hashing learns nothing), and each fold fits
+    only what learns, the TF-IDF weights and the classifier.
+    """
+    rows = [*others, *replies]
+    folds = np.r_[np.full(len(others), -1), [fold_of(e) for e in replies]]
+    table = to_rows([e.as_input() for e in rows])
+    cache: dict[tuple[Any, ...], Any] = {}
+    logits = {head: np.zeros(len(replies)) for head in HEADS}
+    for head in HEADS:
+        template = build_pipeline(**head_params[head])
+        blocks = [
+            (transformer, block_counts(cache, transformer, table[:, column], column))
+            for _, transformer, column in template.named_steps["features"].transformers
+        ]
+        labelled = np.array([e.label(head) is not None for e in rows], dtype=bool)
+        labels = np.array([int(e.label(head) or 0) for e in rows])
+        for fold in range(FOLDS):
+            fit = labelled & (folds != fold)
+            held = folds == fold
+            weights = training_weights(
+                [e for e, f in zip(rows, fit, strict=True) if f], head, dataset_weights
+            )
+            progress(f"{head}, fold {fold + 1}/{FOLDS}: fitting on {int(fit.sum())} rows")
+            train_blocks, held_blocks = [], []
+            for transformer, counts in blocks:
+                if isinstance(transformer, Pipeline):  # hashing, then TF-IDF fitted here
+                    weighting = clone(transformer.steps[-1][1]).fit(counts[fit])
+                    train_blocks.append(weighting.transform(counts[fit]))
+                    held_blocks.append(weighting.transform(counts[held]))
+                else:
+                    train_blocks.append(counts[fit])
+                    held_blocks.append(counts[held])
+            classifier = clone(template.named_steps["classifier"])
+            classifier.fit(
+                sparse.hstack(train_blocks, format="csr"),
+                labels[fit],
+                sample_weight=weights,
+            )
+            logits[head][folds[len(others) :] == fold] = classifier.decision_function(
+                sparse.hstack(held_blocks, format="csr")
+            )
+    return logits
+
+
 def choose_levels(
-    pipelines: Mapping[str, Pipeline], validation: Sequence[Example]
+    replies: Sequence[Example],
+    probabilities: Mapping[str, np.ndarray[Any, Any]],
+    civil: Sequence[Example],
+    civil_probabilities: Mapping[str, np.ndarray[Any, Any]],
 ) -> dict[str, dict[str, Thresholds]]:
-    """Thresholds for every strictness level, on the validation article replies."""
-    pool = [e for e in validation if e.dataset in DECISION_SOURCES and comment_class(e)]
+    """Thresholds for every strictness level from calibrated scores of held-out replies.
+
+    ``civil`` are further civil comments with trusted labels (and their scores): no reject
+    threshold may refuse more than a sliver of them either.
+    """
+    keep = np.array([comment_class(e) is not None for e in replies], dtype=bool)
+    pool = [e for e, k in zip(replies, keep, strict=True) if k]
     classes = [str(comment_class(e)) for e in pool]
-    civil = [e for e in validation if e.dataset in REFUSAL_SOURCES and comment_class(e) == "civil"]
-    scores, civil_scores = _scores(pipelines, pool), _scores(pipelines, civil)
-    civil_pool = {**civil_scores, "weight": source_weights(civil, ["civil"] * len(civil))}
+    own_civil = np.array([c == "civil" for c in classes], dtype=bool)
+    civil_rows = [*(e for e, c in zip(pool, classes, strict=True) if c == "civil"), *civil]
+    civil_pool = {
+        head: np.r_[probabilities[head][keep][own_civil], civil_probabilities[head]]
+        for head in HEADS
+    }
+    civil_pool["weight"] = source_weights(civil_rows, ["civil"] * len(civil_rows))
     weights = source_weights(pool, classes)
     return {
         level: choose_decision_thresholds(
-            scores["spam"], scores["abuse"], classes, weights, targets, civil_pool=civil_pool
+            probabilities["spam"][keep],
+            probabilities["abuse"][keep],
+            classes,
+            weights,
+            targets,
+            civil_pool=civil_pool,
         )
         for level, targets in STRICTNESS.items()
     }
@@ -459,11 +566,15 @@ def train(
     with_peer: bool = True,
     previous: artifacts.ModelArtifact | None = None,
     cases_path: Path | None = None,
+    dataset_weights: Mapping[str, float] = DATASET_WEIGHTS,
+    head_params: Mapping[str, Mapping[str, Any]] = HEAD_PARAMS,
 ) -> TrainResult:
     """Train both heads and write a new model version (not activated).
 
     :param previous: the model in use, evaluated beside the new one in the report.
     :param cases_path: the functional checks (default: ``training/checks`` beside the data).
+    :param dataset_weights: per-set weights (the recipe's unless comparing variants).
+    :param head_params: per-head :func:`build_pipeline` parameters (likewise).
     """
     started = time.perf_counter()
     progress(f"loading data from {data_dir}")
@@ -485,34 +596,49 @@ def train(
     counts["feedback_labels"] = sum(e.dataset == "feedback" for e in extra)
     progress("rows: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
-    pipelines: dict[str, Pipeline] = {}
+    replies = [
+        e for e in by_split["train"] + by_split["validation"] if e.dataset in DECISION_SOURCES
+    ]
+    others = [e for e in by_split["train"] if e.dataset not in DECISION_SOURCES]
+    logits = out_of_fold_logits(
+        others,
+        replies,
+        dataset_weights=dataset_weights,
+        head_params=head_params,
+        progress=progress,
+    )
+    progress(f"fitting both heads on {len(others) + len(replies)} rows")
+    pipelines = fit_heads(
+        [*others, *replies], dataset_weights=dataset_weights, head_params=head_params
+    )
     calibration: dict[str, Any] = {}
+    probabilities = {}
     for head in HEADS:
-        train_rows = [e for e in by_split["train"] if e.label(head) is not None]
-        valid_rows = [
-            e
-            for e in by_split["validation"]
-            if e.label(head) is not None and e.dataset in DECISION_SOURCES
-        ]
-        progress(f"{head}: fitting on {len(train_rows)} rows")
-        pipeline = build_pipeline(**HEAD_PARAMS[head])
-        pipeline.fit(
-            to_rows([e.as_input() for e in train_rows]),
-            np.array([e.label(head) for e in train_rows]),
-            classifier__sample_weight=training_weights(train_rows, head),
-        )
-        progress(f"{head}: calibrating on {len(valid_rows)} validation replies")
-        a, b = fold_platt_scaling(
-            pipeline,
-            to_rows([e.as_input() for e in valid_rows]),
-            [int(e.label(head) or 0) for e in valid_rows],
-        )
+        labelled = np.array([e.label(head) is not None for e in replies], dtype=bool)
+        labels = [int(e.label(head) or 0) for e in replies]
+        a, b = platt_scaling(logits[head][labelled], np.asarray(labels)[labelled].tolist())
+        fold_platt_scaling(pipelines[head], a, b)
         calibration[head] = {"platt_a": round(a, 6), "platt_b": round(b, 6)}
-        pipelines[head] = pipeline
+        probabilities[head] = 1.0 / (1.0 + np.exp(-(a * logits[head] + b)))
 
     progress("choosing thresholds for each strictness level")
-    levels = choose_levels(pipelines, by_split["validation"])
+    civil = [
+        e
+        for e in by_split["validation"]
+        if e.dataset in REFUSAL_SOURCES - DECISION_SOURCES and comment_class(e) == "civil"
+    ]
+    levels = choose_levels(replies, probabilities, civil, _scores(pipelines, civil))
     thresholds = levels[DEFAULT_STRICTNESS]
+    classified = np.array([comment_class(e) is not None for e in replies], dtype=bool)
+    validation = {
+        level: decision_rates(
+            [str(comment_class(e)) for e in replies if comment_class(e)],
+            decide_arrays(
+                probabilities["spam"][classified], probabilities["abuse"][classified], chosen
+            ),
+        )
+        for level, chosen in levels.items()
+    }
     for level, chosen in levels.items():
         progress(
             f"{level}: "
@@ -524,6 +650,7 @@ def train(
     for e in sorted(by_split["test"], key=lambda e: e.dataset) + holdout:
         test_sets.setdefault(e.dataset, []).append(e)
     results = evaluate_sets(pipelines, thresholds, test_sets, with_peer=with_peer)
+    results["validation"] = validation
     holdout_sets: dict[str, list[Example]] = {}
     for e in holdout:
         holdout_sets.setdefault(e.dataset, []).append(e)
@@ -574,8 +701,9 @@ def train(
                 ).hexdigest(),
             },
             "recipe": {
-                "dataset_weights": DATASET_WEIGHTS,
-                "head_params": HEAD_PARAMS,
+                "dataset_weights": dict(dataset_weights),
+                "head_params": {h: dict(p) for h, p in head_params.items()},
+                "folds": FOLDS,
                 "decision_sources": sorted(DECISION_SOURCES),
                 "refusal_sources": sorted(REFUSAL_SOURCES),
                 "realistic_mix": REALISTIC_MIX,

@@ -465,3 +465,31 @@ def test_article_ids_with_slashes_are_listed(client: FlaskClient) -> None:
     listed = client.get("/articles/2025/11/city-budget/comments").json
     assert listed["article_id"] == "2025/11/city-budget"
     assert [c["id"] for c in listed["comments"]] == [response.json["id"]]
+
+
+def test_a_comment_in_another_language_waits_for_a_human(app: Flask, db_session: Session) -> None:
+    from moderation.services.sitekeys import create_site_key
+
+    _, key = create_site_key(db_session, name="news-site")
+    db_session.commit()
+    german = "Das ist ein sehr guter Artikel, danke für die ausführlichen Informationen."
+    response = app.test_client().post(
+        "/comments",
+        json=payload(comment=german),
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert response.status_code == 201
+    assert response.json["status"] == "pending"
+    assert response.json["reasons"][0] == {
+        "code": "unsupported_language",
+        "detail": "written in de",
+    }
+    english = app.test_client().post(
+        "/comments",
+        json={
+            **payload(comment="Danke! A very fair article.", email="second@example.org"),
+            "user_ip": "198.51.100.99",
+        },
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert english.json["status"] == "approved"

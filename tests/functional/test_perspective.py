@@ -472,3 +472,31 @@ def test_the_rate_limit_answers_in_the_envelope(make_app: Callable[..., Flask], 
     response = analyze(client, key, coral_request(CIVIL))
     google_error(response, 429, "RESOURCE_EXHAUSTED")
     assert "Retry-After" in response.headers
+
+
+GERMAN = "Das ist ein sehr guter Artikel, danke für die ausführlichen Informationen."
+
+
+def test_a_text_in_another_language_is_refused_unless_languages_say_english(
+    model_client: FlaskClient, key: str
+) -> None:
+    undeclared = coral_request(GERMAN)
+    del undeclared["languages"]
+    error = google_error(
+        analyze(model_client, key, undeclared),
+        400,
+        "INVALID_ARGUMENT",
+        "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
+    )
+    assert "de" in error["message"]
+    body = ok(analyze(model_client, key, {**coral_request(GERMAN), "languages": ["en-GB"]}))
+    assert body["languages"] == ["en-GB"]  # echoed as sent
+    assert body["detectedLanguages"] == ["de"]
+
+
+def test_a_short_text_has_no_detected_language(model_client: FlaskClient, key: str) -> None:
+    short = coral_request("ok")
+    del short["languages"]
+    body = ok(analyze(model_client, key, short))
+    assert body["languages"] == ["en"]
+    assert body["detectedLanguages"] == []

@@ -70,3 +70,13 @@ def test_a_webhook_url_may_not_carry_credentials(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("MODERATION_WEBHOOK_URL", "https://user:pass@hooks.example/in")
     with pytest.raises(ConfigError, match="credentials"):
         load_config(Flask("t"))
+
+
+def test_strictness_must_be_a_known_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODERATION_STRICTNESS", "paranoid")
+    with pytest.raises(ConfigError, match="STRICTNESS"):
+        load_config(Flask("t"), {"ENV": "testing"})
+    monkeypatch.setenv("MODERATION_STRICTNESS", "strict")
+    app = Flask("t")
+    load_config(app, {"ENV": "testing"})
+    assert app.config["STRICTNESS"] == "strict"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,3 +31,34 @@ def test_both_scorers_satisfy_the_protocol(tiny_model_dir: Path) -> None:
     assert real.version == "tiny"
     assert fixed.score_many([CommentInput("a")]) == [{"spam": 0.2, "abuse": 0.3}]
     assert real.score_many([]) == []
+
+
+def test_the_configured_strictness_picks_the_models_thresholds(
+    tmp_path: Path, tiny_pipeline: Any
+) -> None:
+    from moderation.services.policy import Thresholds
+
+    levels = {
+        "lenient": {"spam": Thresholds(0.5, 0.95), "abuse": Thresholds(0.5, 0.95)},
+        "balanced": {"spam": Thresholds(0.3, 0.9), "abuse": Thresholds(0.3, 0.9)},
+        "strict": {"spam": Thresholds(0.1, 0.9), "abuse": Thresholds(0.05, 0.9)},
+    }
+    artifacts.save_model(
+        tmp_path,
+        version="levels",
+        pipelines={"spam": tiny_pipeline, "abuse": tiny_pipeline},
+        thresholds=levels["balanced"],
+        strictness=levels,
+        metadata={},
+    )
+    artifact = artifacts.load_model(tmp_path / "levels")
+    for level, expected in levels.items():
+        assert SklearnScorer(artifact, strictness=level).thresholds == expected
+    assert SklearnScorer(artifact).thresholds == levels["balanced"]
+
+
+def test_a_model_without_levels_uses_its_one_set_at_every_strictness(
+    tiny_model_dir: Path,
+) -> None:
+    artifact = artifacts.load_model(tiny_model_dir / "tiny")
+    assert SklearnScorer(artifact, strictness="strict").thresholds == artifact.thresholds
