@@ -37,6 +37,7 @@ class Example:
     email: str = ""
     url: str = ""
     split: Split | None = None  # set where the data set publishes its own split
+    source: str = ""  # the file within a set (the team's own replies come in several kinds)
 
     def as_input(self) -> CommentInput:
         """The scoring input for this example."""
@@ -297,6 +298,7 @@ def _own(folder: Path, dataset: str | None = None) -> Iterator[Example]:
                 abuse=abuse,
                 dataset=dataset or path.stem,
                 group=topic if label == "ham" else str(row["content"]),
+                source=path.stem,
             )
 
 

@@ -188,27 +188,36 @@ class DecisionTargets:
 
 
 # MODERATION_STRICTNESS: a site trades the review load for the risk of publishing bad comments.
-# The validation figures are those of a few hundred realistic replies, so each target sits
-# below the product's bar (spam published ≤ 2%, abuse published ≤ 5%, civil held ≤ 10%).
+# "balanced" aims at the product's bars on the validation replies (spam published ≤ 2%, abuse
+# published ≤ 5%, civil held ≤ 10%, civil refused ~0); "lenient" holds fewer comments and
+# publishes more risk; "strict" the reverse.
 STRICTNESS = {
     "lenient": DecisionTargets(
-        civil_refused=0.002, civil_held=0.06, spam_published=0.03, abuse_published=0.07
+        civil_refused=0.002, civil_held=0.06, spam_published=0.04, abuse_published=0.10
     ),
     "balanced": DecisionTargets(
-        civil_refused=0.002, civil_held=0.08, spam_published=0.012, abuse_published=0.035
+        civil_refused=0.002, civil_held=0.10, spam_published=0.02, abuse_published=0.05
     ),
     "strict": DecisionTargets(
-        civil_refused=0.001, civil_held=0.15, spam_published=0.005, abuse_published=0.015
+        civil_refused=0.001, civil_held=0.20, spam_published=0.01, abuse_published=0.02
     ),
 }
 DEFAULT_STRICTNESS = "balanced"
 
 
 def decide_arrays(
-    spam: np.ndarray[Any, Any], abuse: np.ndarray[Any, Any], thresholds: Mapping[str, Thresholds]
+    spam: np.ndarray[Any, Any],
+    abuse: np.ndarray[Any, Any],
+    thresholds: Mapping[str, Thresholds],
+    addressed: np.ndarray[Any, Any] | None = None,
 ) -> np.ndarray[Any, Any]:
-    """Per comment: 0 published, 1 held for review, 2 refused (the policy's score rule)."""
-    refused = (spam >= thresholds["spam"].reject) | (abuse >= thresholds["abuse"].reject)
+    """Per comment: 0 published, 1 held for review, 2 refused (the policy's score rule).
+
+    ``addressed``: which comments speak to someone; abuse is refused only in those (all, when
+    not given).
+    """
+    aimed = np.ones(len(abuse), dtype=bool) if addressed is None else np.asarray(addressed)
+    refused = (spam >= thresholds["spam"].reject) | ((abuse >= thresholds["abuse"].reject) & aimed)
     published = (spam < thresholds["spam"].allow) & (abuse < thresholds["abuse"].allow)
     return np.where(refused, 2, np.where(published, 0, 1))
 
@@ -257,24 +266,45 @@ def choose_decision_thresholds(
     targets: DecisionTargets,
     *,
     civil_pool: Mapping[str, np.ndarray[Any, Any]] | None = None,
+    addressed: np.ndarray[Any, Any] | None = None,
     grid: int = 120,
 ) -> dict[str, Thresholds]:
     """Both heads' thresholds for one strictness, chosen together on validation comments.
 
     Reject thresholds first: each head refuses at most ``targets.civil_refused`` of the civil
-    comments in ``civil_pool`` (``{"spam", "abuse", "weight"}`` arrays: civil comments whose
-    labels are trusted; the civil rows given by default). Then the pair of allow thresholds,
+    comments of every source in ``civil_pool`` (``{"spam", "abuse", "source"}`` arrays: civil
+    comments whose labels are trusted, and where each comes from, and optionally ``addressed``;
+    the civil rows given, as one source, by default). Abuse is refused only in comments that
+    are ``addressed`` to someone (all, when not given). Then the pair of allow thresholds,
     from a grid of score quantiles, that meets the spam and abuse publication targets and
     holds the fewest comments at the realistic mix; among pairs that fail a target, the one
     closest to meeting them.
     """
     cls = np.asarray(classes)
     w = np.asarray(weights, dtype=float)
+    aimed = np.ones(len(abuse), dtype=bool) if addressed is None else np.asarray(addressed)
     if civil_pool is None:
         civil = cls == "civil"
-        civil_pool = {"spam": spam[civil], "abuse": abuse[civil], "weight": w[civil]}
+        civil_pool = {
+            "spam": spam[civil],
+            "abuse": abuse[civil],
+            "source": np.zeros(int(civil.sum())),
+            "addressed": aimed[civil],
+        }
+    sources = np.asarray(civil_pool["source"])
+    pool_aimed = np.asarray(civil_pool.get("addressed", np.ones(len(sources), dtype=bool)))
+    # A civil comment that names no one is never refused for abuse: it cannot push the
+    # abuse head's reject threshold up.
+    refusable = {"spam": np.ones(len(sources), dtype=bool), "abuse": pool_aimed}
     rejects = {
-        head: _reject_at(civil_pool[head], civil_pool["weight"], targets.civil_refused)
+        head: max(
+            _reject_at(
+                np.where(refusable[head], civil_pool[head], 0.0)[sources == source],
+                np.ones(int((sources == source).sum())),
+                targets.civil_refused,
+            )
+            for source in np.unique(sources)
+        )
         for head in ("spam", "abuse")
     }
     candidates = {
@@ -299,7 +329,7 @@ def choose_decision_thresholds(
                 "spam": Thresholds(float(spam_allow), rejects["spam"]),
                 "abuse": Thresholds(float(abuse_allow), rejects["abuse"]),
             }
-            rates = decision_rates(cls, decide_arrays(spam, abuse, thresholds), w)
+            rates = decision_rates(cls, decide_arrays(spam, abuse, thresholds, aimed), w)
             # Lexicographic: publication targets first, then civil held, then review share.
             excess = [max(0.0, rates.get(k, 0.0) - v) / v for k, v in limits.items()]
             key = (excess[0] + excess[1], excess[2], rates.get("review_share", 0.0))

@@ -501,6 +501,22 @@ def metadata_tokens(comment: CommentInput) -> str:
     return " ".join(tokens)
 
 
+# Words that address the reader of a reply: a comment with one of them (or an @name) is aimed
+# at someone. Read on the normalised text, so "y0u" and "ur" count.
+_ADDRESS_RE = re.compile(
+    r"\b(?:you|your|yours|youre|yourself|yourselves|ya|yer|u|ur|yall)\b|(?<![\w@])@\w"
+)
+
+
+def addresses_someone(content: str) -> bool:
+    """True when a comment speaks to someone (you, your, @name), not only about things.
+
+    The abuse head cannot tell "the trains are fucking late" from an insult aimed at a
+    person; refusing only what is aimed at someone keeps profanity at the weather in review.
+    """
+    return _ADDRESS_RE.search(normalise(scored_part(content))) is not None
+
+
 # Scoring reads at most this many characters of a comment (rules such as the link count and
 # banned words still read all of it). Training comments are ~550 characters at the 99.9th
 # percentile; past a few thousand, more text no longer moves a linear model's score, and the

@@ -17,6 +17,7 @@ sigmoid calibrator, with the artifact still a plain stock pipeline.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -164,6 +165,7 @@ class _Block:
     sublinear: bool
     idf: np.ndarray[Any, Any] | None
     l2: bool
+    setup: str  # the hashing parameters: blocks with the same setup hash the same grams
 
     def index(self, gram: str) -> int:
         """The block-local feature index of a token or n-gram (as HashingVectorizer hashes)."""
@@ -198,6 +200,7 @@ def _blocks(features: ColumnTransformer) -> tuple[_Block, ...]:
                 sublinear=bool(tfidf is not None and tfidf.sublinear_tf),
                 idf=np.asarray(tfidf.idf_) if tfidf is not None and tfidf.use_idf else None,
                 l2=(tfidf.norm if tfidf is not None else hasher.norm) == "l2",
+                setup=repr(sorted(hasher.get_params().items())),
             )
         )
     return tuple(blocks)
@@ -219,14 +222,23 @@ class CompiledHead:
         self.blocks = _blocks(pipeline.named_steps["features"])
 
     def features(
-        self, row: Sequence[str]
+        self, row: Sequence[str], shared: dict[Any, dict[int, list[str]]] | None = None
     ) -> list[tuple[_Block, dict[int, list[str]], np.ndarray[Any, Any], np.ndarray[Any, Any]]]:
-        """Per block: the grams behind each index, the indices and their feature values."""
+        """Per block: the grams behind each index, the indices and their feature values.
+
+        ``shared`` caches the hashed grams of a row across heads whose blocks hash the same
+        column the same way (both heads read the same words and character n-grams).
+        """
         out = []
         for block in self.blocks:
-            grams: dict[int, list[str]] = {}
-            for gram in block.analyzer(row[block.column]):
-                grams.setdefault(block.index(gram), []).append(gram)
+            key = (block.column, block.setup)
+            grams = shared.get(key) if shared is not None else None
+            if grams is None:
+                grams = {}
+                for gram, count in Counter(block.analyzer(row[block.column])).items():
+                    grams.setdefault(block.index(gram), []).extend([gram] * count)
+                if shared is not None:
+                    shared[key] = grams
             if not grams:
                 continue
             indices = np.fromiter(grams.keys(), dtype=np.intp, count=len(grams))
@@ -245,16 +257,20 @@ class CompiledHead:
             out.append((block, grams, indices, values))
         return out
 
-    def decision(self, row: Sequence[str]) -> float:
+    def decision(
+        self, row: Sequence[str], shared: dict[Any, dict[int, list[str]]] | None = None
+    ) -> float:
         """The log-odds for one row of :func:`moderation.ml.features.to_rows`."""
         total = self.intercept
-        for block, _, indices, values in self.features(row):
+        for block, _, indices, values in self.features(row, shared):
             total += float(np.dot(values, self.coef[indices + block.offset]))
         return total
 
-    def probability(self, row: Sequence[str]) -> float:
+    def probability(
+        self, row: Sequence[str], shared: dict[Any, dict[int, list[str]]] | None = None
+    ) -> float:
         """The calibrated probability for one row."""
-        return float(1.0 / (1.0 + np.exp(-self.decision(row))))
+        return float(1.0 / (1.0 + np.exp(-self.decision(row, shared))))
 
 
 def predict_many(
@@ -316,7 +332,11 @@ def block_counts(cache: dict[tuple[Any, ...], Any], block: Any, texts: Any, colu
 
 
 def explain(
-    pipeline: Pipeline | CompiledHead, comment: CommentInput, *, top: int = 8
+    pipeline: Pipeline | CompiledHead,
+    comment: CommentInput,
+    *,
+    top: int = 8,
+    shared: dict[Any, dict[int, list[str]]] | None = None,
 ) -> list[Contribution]:
     """The features that pushed this head's score up, strongest first.
 
@@ -339,7 +359,7 @@ def explain(
             spans.setdefault(f"{token} {nxt[0]}", []).append((start, nxt[2]))
     words: dict[str, float] = {}  # text features by name: a word, a word pair, a word's chars
     meta: list[Contribution] = []
-    for block, grams, indices, values in head.features(row):
+    for block, grams, indices, values in head.features(row, shared):
         weights = values * head.coef[indices + block.offset]
         if block.name == "chars":
             _add_char_weights(words, spans, block, grams, indices, weights, normalised, tokens)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from moderation.db import utcnow
 from moderation.errors import DuplicateCommentError, FloodError, ValidationFailedError
-from moderation.ml.features import CommentInput, count_links, normalise
+from moderation.ml.features import CommentInput, addresses_someone, count_links, normalise
 from moderation.ml.language import detect as detect_language
 from moderation.schemas import CommentIn
 from moderation.services.policy import (
@@ -238,6 +238,7 @@ def content_signals(content: str, settings: IntakeSettings) -> Signals:
         links=count_links(content),
         max_links=settings.max_links,
         unsupported_language=None if language.supported else language.code,
+        addressed=addresses_someone(content),
     )
 
 

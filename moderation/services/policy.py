@@ -72,6 +72,8 @@ class Signals:
     trusted_author: bool = False
     # The language of a comment the models were not trained for (``None``: a supported one).
     unsupported_language: str | None = None
+    # Whether the comment speaks to someone (you, your, @name): only then is abuse refused.
+    addressed: bool = True
 
 
 def decide(
@@ -104,7 +106,7 @@ def decide(
         )
     if scores is None:
         return Decision(Status.PENDING, (Reason("model_unavailable", "no model scores"),))
-    model = decide_scores(scores, thresholds)
+    model = decide_scores(scores, thresholds, addressed=signals.addressed)
     if model.status in (Status.SPAM, Status.REJECTED):
         return model
     holds = []
@@ -130,24 +132,32 @@ def decide(
     return model
 
 
-def decide_scores(scores: Mapping[str, float], thresholds: Mapping[str, Thresholds]) -> Decision:
+def decide_scores(
+    scores: Mapping[str, float], thresholds: Mapping[str, Thresholds], *, addressed: bool = True
+) -> Decision:
     """Route a comment by its two model scores.
 
     Spam at or above its reject threshold is ``spam``; abuse at or above its reject threshold
-    is ``rejected``; both heads under ``allow`` is ``approved``; anything else goes to review.
+    is ``rejected`` when the comment speaks to someone (``addressed``) and goes to review when
+    it names no one (swearing at the weather is not an attack); both heads under ``allow`` is
+    ``approved``; anything else goes to review.
     """
     spam, abuse = scores["spam"], scores["abuse"]
     ts, ta = thresholds["spam"], thresholds["abuse"]
     if spam >= ts.reject:
         return Decision(Status.SPAM, (Reason("spam_score", f"{spam:.3f} >= {ts.reject:.3f}"),))
-    if abuse >= ta.reject:
+    if abuse >= ta.reject and addressed:
         return Decision(
             Status.REJECTED, (Reason("abuse_score", f"{abuse:.3f} >= {ta.reject:.3f}"),)
         )
     reasons = []
     if spam >= ts.allow:
         reasons.append(Reason("spam_uncertain", f"{ts.allow:.3f} <= {spam:.3f} < {ts.reject:.3f}"))
-    if abuse >= ta.allow:
+    if abuse >= ta.reject:
+        reasons.append(
+            Reason("abuse_unaddressed", f"{abuse:.3f} >= {ta.reject:.3f}, but aimed at no one")
+        )
+    elif abuse >= ta.allow:
         reasons.append(
             Reason("abuse_uncertain", f"{ta.allow:.3f} <= {abuse:.3f} < {ta.reject:.3f}")
         )

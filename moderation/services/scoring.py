@@ -79,7 +79,13 @@ class SklearnScorer:
             return []
         rows = to_rows(comments)
         if len(comments) < _BATCH:
-            return [{head: self._compiled[head].probability(row) for head in HEADS} for row in rows]
+            scores = []
+            for row in rows:
+                shared: dict[Any, Any] = {}  # both heads hash the same words once
+                scores.append(
+                    {head: self._compiled[head].probability(row, shared) for head in HEADS}
+                )
+            return scores
         # Inputs are our own arrays: skip scikit-learn's per-call validation on the hot path.
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
             columns = predict_many(self.artifact.pipelines, rows)
@@ -91,7 +97,10 @@ class SklearnScorer:
 
     def explain(self, comment: CommentInput, *, top: int = 8) -> dict[str, list[Contribution]]:
         """Per head, the n-grams and metadata tokens that pushed the score up."""
-        return {head: explain(self._compiled[head], comment, top=top) for head in HEADS}
+        shared: dict[Any, Any] = {}
+        return {
+            head: explain(self._compiled[head], comment, top=top, shared=shared) for head in HEADS
+        }
 
 
 @dataclass

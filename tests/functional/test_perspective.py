@@ -136,7 +136,7 @@ def test_span_annotations_point_at_the_offending_words(model_client: FlaskClient
     by_text = {INSULT[s["begin"] : s["end"]]: s["score"]["value"] for s in spans}
     assert by_text["idiot"] > 0.9
     assert by_text["f4cking"] > 0.5
-    assert max(by_text, key=by_text.__getitem__) == "idiot"
+    assert max(by_text, key=by_text.__getitem__) in ("idiot", "f4cking")
     assert by_text.get("are", 0.0) < 0.5
     for span in spans:
         assert 0 <= span["begin"] < span["end"] <= len(INSULT)

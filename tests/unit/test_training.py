@@ -73,3 +73,12 @@ def test_source_weights_make_each_source_count_the_same_within_a_class() -> None
     ]
     weights = training.source_weights(rows, ["civil"] * 10)
     assert weights[:9].sum() == pytest.approx(weights[9])
+
+
+def test_own_files_count_by_their_share_not_their_size() -> None:
+    rows = [Example(str(i), 0, 0, "own", str(i), source="everyday") for i in range(30)] + [
+        Example(f"h{i}", 0, 0, "own", f"h{i}", source="hard") for i in range(10)
+    ]
+    weights = training.source_weights(rows, ["civil"] * 40, {"everyday": 0.9, "hard": 0.1})
+    assert weights[:30].sum() == pytest.approx(0.9)
+    assert weights[30:].sum() == pytest.approx(0.1)
