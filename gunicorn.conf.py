@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 
-# Prometheus counters shared by all workers: one folder per server start, set before the app
-# (and prometheus_client) is imported.
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="moderation-metrics-"))
+# Prometheus counters shared by all workers: one folder per server start (unless one is given),
+# set before the app (and prometheus_client) is imported, and removed when the server stops.
+_OWN_METRICS_DIR = None
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _OWN_METRICS_DIR = tempfile.mkdtemp(prefix="moderation-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _OWN_METRICS_DIR
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("MODERATION_WORKERS") or os.environ.get("WEB_CONCURRENCY") or 2)
@@ -16,6 +20,8 @@ threads = int(os.environ.get("MODERATION_THREADS", "1"))
 preload_app = True
 accesslog = "-"
 errorlog = "-"
+# Control characters in a logged path or header are escaped: no forged log lines.
+logger_class = "moderation.access_log.SafeLogger"
 # The path without its query string: API keys travel there (Perspective's ?key=).
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
 max_requests = int(os.environ.get("MODERATION_MAX_REQUESTS", "10000"))
@@ -36,3 +42,9 @@ def child_exit(server, worker):  # type: ignore[no-untyped-def]
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):  # type: ignore[no-untyped-def]
+    """Remove the metrics folder this server made for itself."""
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(_OWN_METRICS_DIR, ignore_errors=True)

@@ -10,7 +10,7 @@ from flask import Flask
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: config, logging, database, scorer, error handlers, blueprints."""
-    from moderation import db, logs, metrics, ratelimit
+    from moderation import db, deadline, logs, metrics, ratelimit
     from moderation.config import load_config
     from moderation.errors import register_error_handlers
     from moderation.services import scoring
@@ -30,6 +30,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     load_config(app, config)
     logs.init_app(app)
     db.init_app(app)
+    deadline.init_app(app)
     scoring.init_app(app)
     metrics.init_app(app)
     csrf.init_app(app)

@@ -53,6 +53,8 @@ DEFAULTS: dict[str, Any] = {
     "PER_PAGE_DEFAULT": 50,
     "PER_PAGE_MAX": 200,
     "CLAIM_SECONDS": 300,  # a moderator's lease on a queue item
+    # A request that has not finished by then (a stalled database) answers 503; 0: no deadline.
+    "REQUEST_DEADLINE_SECONDS": 10,
     "SESSION_COOKIE_SECURE": False,  # set true behind HTTPS
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -84,7 +86,14 @@ _LIST_KEYS = (
     "SUSPECT_WORDS",
     "SITE_ORIGINS",
 )
-_FLOAT_KEYS = ("SPAM_ALLOW", "SPAM_REJECT", "ABUSE_ALLOW", "ABUSE_REJECT", "RELOAD_SECONDS")
+_FLOAT_KEYS = (
+    "SPAM_ALLOW",
+    "SPAM_REJECT",
+    "ABUSE_ALLOW",
+    "ABUSE_REJECT",
+    "RELOAD_SECONDS",
+    "REQUEST_DEADLINE_SECONDS",
+)
 _INT_KEYS = (
     "FLOOD_SECONDS",
     "MAX_LINKS",
@@ -129,7 +138,8 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         for key in _FLOAT_KEYS:
             if app.config[key] is not None and app.config[key] != "":
                 app.config[key] = float(app.config[key])
-                if key != "RELOAD_SECONDS" and not 0.0 <= app.config[key] <= 1.0:
+                probability = key not in ("RELOAD_SECONDS", "REQUEST_DEADLINE_SECONDS")
+                if probability and not 0.0 <= app.config[key] <= 1.0:
                     raise ValueError(f"MODERATION_{key} must be between 0 and 1")
         for key in _INT_KEYS:
             app.config[key] = int(app.config[key])

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any, ClassVar
 
 from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -122,6 +125,23 @@ class FloodError(ModerationError):
         return {"Retry-After": str(self.retry_after)}
 
 
+class ServiceUnavailableError(ModerationError):
+    """A dependency (the database) failed or took too long: try again shortly."""
+
+    status_code = 503
+    code = "unavailable"
+    message = "The service is briefly unavailable. Please try again in a few seconds."
+    retry_after = 5
+
+    def headers(self) -> dict[str, str]:
+        """When to try again."""
+        return {"Retry-After": str(self.retry_after)}
+
+
+class DeadlineExceededError(ServiceUnavailableError):
+    """A request ran past its deadline (a stalled dependency): answered 503, not left hanging."""
+
+
 class ModelUnavailableError(ModerationError):
     """No model is loaded."""
 
@@ -184,9 +204,55 @@ def register_error_handlers(app: Flask) -> None:
             response.headers["Allow"] = ", ".join(getattr(error, "valid_methods", None) or [])
         return response
 
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(SQLAlchemyTimeoutError)
+    def _database_error(error: Exception) -> Response:
+        # Connection refused, timed out, read-only or full disk: 503 with Retry-After. The
+        # pool is dropped so that the next request opens fresh connections (SQLite keeps a
+        # connection read-only after its file was read-only, until it is reopened).
+        _stop_deadline()
+        orig = getattr(error, "orig", None)
+        log.error(
+            "database unavailable: %s%s",
+            error.__class__.__name__,
+            f" ({orig.__class__.__name__})" if orig is not None else "",
+        )
+        _drop_connections(app)
+        return _respond(ServiceUnavailableError())
+
+    @app.errorhandler(DeadlineExceededError)
+    def _deadline(error: DeadlineExceededError) -> Response:
+        _stop_deadline()
+        log.error("request deadline exceeded (a dependency stalled)")
+        _drop_connections(app)
+        return _respond(error)
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
-        log.exception("unhandled error")
+        from moderation import deadline
+
+        if deadline.expired():  # an error raised while unwinding from the deadline
+            return _deadline(DeadlineExceededError())
+        # The traceback without the exception's message: messages can carry a comment's
+        # email or text (a driver's "DETAIL: Key (email)=(...)"), which stay out of logs.
+        stack = "".join(traceback.format_tb(error.__traceback__))
+        log.error("unhandled error %s\n%s", error.__class__.__name__, stack)
         response = jsonify({"error": "internal_error", "message": "Something went wrong."})
         response.status_code = 500
         return response
+
+
+def _stop_deadline() -> None:
+    from moderation import deadline
+
+    deadline.disarm()
+
+
+def _drop_connections(app: Flask) -> None:
+    from moderation import db
+
+    try:
+        db.get_engine(app).dispose()
+    except Exception:  # disposing a broken pool must not turn a 503 into a 500
+        log.warning("could not drop the database connections")

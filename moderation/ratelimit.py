@@ -71,9 +71,31 @@ limit_intake_by_site = limiter.limit(
 _limited_blueprints: set[str] = set()
 
 
+# Redis must answer quickly or not at all: a request never waits on a stalled limit store.
+REDIS_TIMEOUT_SECONDS = 0.5
+
+
+def _shared_storage(uri: str) -> bool:
+    return uri.split(":", 1)[0].lower().startswith(("redis", "rediss"))
+
+
 def init_app(app: Flask, *, compat: dict[Blueprint, Callable[[], str]]) -> None:
     """Attach the limiter. Each compatibility API is limited per key, read the way its views
-    read it, and per address too, so inventing keys buys no extra attempts."""
+    read it, and per address too, so inventing keys buys no extra attempts.
+
+    When the shared store (Redis) fails or stalls, limits fall back to each process's memory
+    until it is back, and no request fails because of it.
+    """
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    if _shared_storage(str(app.config.get("RATELIMIT_STORAGE_URI", ""))):
+        app.config.setdefault(
+            "RATELIMIT_STORAGE_OPTIONS",
+            {
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+            },
+        )
     limiter.init_app(app)
     for blueprint, key_func in compat.items():
         # Blueprints are module-level: put the limits on them once, whatever the app count.
@@ -81,3 +103,14 @@ def init_app(app: Flask, *, compat: dict[Blueprint, Callable[[], str]]) -> None:
             limiter.limit(_site_limit, key_func=key_func)(blueprint)
             limiter.limit(_site_limit, key_func=get_remote_address)(blueprint)
             _limited_blueprints.add(blueprint.name)
+
+
+def storage_problem(app: Flask) -> str | None:
+    """Why the shared limit store does not answer (``None``: it does, or none is set)."""
+    if not _shared_storage(str(app.config.get("RATELIMIT_STORAGE_URI", ""))):
+        return None
+    try:
+        healthy = bool(limiter.storage.check())
+    except Exception as exc:  # a storage that cannot even be asked is down
+        return f"unreachable ({exc.__class__.__name__})"
+    return None if healthy else "unreachable (limits fall back to each process's memory)"

@@ -19,6 +19,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLS
 from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
+from moderation import deadline
 from moderation.db import get_session
 from moderation.errors import (
     BadRequestError,
@@ -297,14 +298,19 @@ def post_comment() -> Response:
     except Exception:
         session.rollback()
         raise
-    current_app.extensions["moderation.metrics"].decided(result.comment.decisions[-1])
-    current_app.logger.info(
-        "comment %s on %s: %s (%s)",
-        result.comment.id,
-        comment_in.article_id,
-        result.comment.status.value,
-        ",".join(r.code for r in result.decision.reasons),
-    )
+    deadline.disarm()  # stored: the answer must say so, however long the rest takes
+    # The comment is stored: from here on nothing may turn the answer into an error.
+    try:
+        current_app.extensions["moderation.metrics"].decided(result.comment.decisions[-1])
+        current_app.logger.info(
+            "comment %s on %s: %s (%s)",
+            result.comment.id,
+            comment_in.article_id,
+            result.comment.status.value,
+            ",".join(r.code for r in result.decision.reasons),
+        )
+    except Exception:
+        current_app.logger.warning("comment %s stored; counting it failed", result.comment.id)
     return _accepted(result, site, comment_in)
 
 

@@ -6,7 +6,7 @@ from importlib.metadata import version
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from moderation import db
+from moderation import db, ratelimit
 from moderation.services.scoring import EXTENSION as SCORER
 
 bp = Blueprint("health", __name__)
@@ -20,15 +20,26 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    """Database reachable and model loaded (comments would otherwise wait for review)."""
+    """Every dependency a comment needs: the database (taking writes), Redis when rate limits
+    live there, and the model (comments would otherwise wait for review). 503 when one is
+    down, with what is wrong."""
     holder = current_app.extensions[SCORER]
     scorer = holder.get()
-    database = db.ping(current_app)
-    ready = database and scorer is not None
+    problems = {}
+    database = db.check(current_app)
+    if database is not None:
+        problems["database"] = database
+    redis = ratelimit.storage_problem(current_app)
+    if redis is not None:
+        problems["rate_limit_storage"] = redis
+    if scorer is None:
+        problems["model"] = "not loaded"
+    ready = not problems
     response = jsonify(
         {
             "status": "ready" if ready else "not_ready",
-            "database": database,
+            "problems": problems,
+            "database": database is None,
             "model_loaded": scorer is not None,
             "model_version": scorer.version if scorer is not None else None,
             "model_error": holder.error,
@@ -40,4 +51,6 @@ def readyz() -> Response:
     )
     response.status_code = 200 if ready else 503
     response.headers["Cache-Control"] = "no-store"
+    if not ready:
+        response.headers["Retry-After"] = "5"
     return response
