@@ -69,6 +69,9 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "INTAKE_RATE_LIMIT": "10/minute;100/hour",  # per client address
     "SITE_RATE_LIMIT": "600/minute",  # per site API key
+    # New training labels a site key may send a day (Akismet submit-spam/ham, Perspective
+    # suggestscore); repeats of a text update its label and do not count.
+    "FEEDBACK_DAILY_CAP": 500,
     # Webhooks (moderation/services/webhooks.py): where events are POSTed (None: no webhooks),
     # the signing secrets (a list: every one signs, for rotation; required in production when
     # a URL is set), the per-request timeout in seconds, and attempts before giving up.
@@ -106,6 +109,7 @@ _INT_KEYS = (
     "PER_PAGE_MAX",
     "PROXY_FIX_X_FOR",
     "CLAIM_SECONDS",
+    "FEEDBACK_DAILY_CAP",
 )
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from moderation.db import Base, utcnow
@@ -183,7 +183,27 @@ class FeedbackLabel(Base):
     url: Mapped[str] = mapped_column(String(200), default="")
     spam: Mapped[int | None] = mapped_column(comment="1 spam, 0 not spam, NULL unknown")
     abuse: Mapped[int | None] = mapped_column(comment="1 abusive, 0 not, NULL unknown")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    content_digest: Mapped[str] = mapped_column(
+        String(64), comment="sha256 of the normalised text: one label per site and text"
+    )
+    status: Mapped[str] = mapped_column(
+        String(16),
+        default="pending",
+        index=True,
+        comment="pending, accepted or rejected by a moderator; only accepted ones train",
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    __table_args__ = (UniqueConstraint("site_key_id", "content_digest"),)
+
+
+class FormTokenUse(Base):
+    """A reply form's token that has been spent: each token posts one comment."""
+
+    __tablename__ = "form_token_uses"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True, comment="sha256 of the token")
+    used_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class WebhookEvent(Base):

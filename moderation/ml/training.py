@@ -70,6 +70,9 @@ DATASET_WEIGHTS = {
     "moderator": 40.0,
     "feedback": 10.0,
 }
+# The most a set may weigh in all: the labels sites send (reviewed, still) count like at most
+# 50 of the team's replies together, however many there are.
+DATASET_WEIGHT_CAPS = {"feedback": 50 * 40.0}
 HEAD_PARAMS: dict[str, dict[str, Any]] = {
     "spam": {"c": 8.0, "metadata": True, "chars": (3, 5)},
     "abuse": {"c": 0.5, "metadata": False, "chars": (3, 5)},
@@ -172,9 +175,14 @@ def training_weights(
     labels = [int(e.label(head) or 0) for e in examples]
     cells = Counter((e.dataset, y) for e, y in zip(examples, labels, strict=True))
     sizes = Counter(e.dataset for e in examples)
+    capped = {
+        dataset: min(weights.get(dataset, 1.0), cap / sizes[dataset])
+        for dataset, cap in DATASET_WEIGHT_CAPS.items()
+        if sizes[dataset]
+    }
     return np.array(
         [
-            weights.get(e.dataset, 1.0)
+            capped.get(e.dataset, weights.get(e.dataset, 1.0))
             * sizes[e.dataset]
             / (len({c for (d, c) in cells if d == e.dataset}) * cells[(e.dataset, y)])
             for e, y in zip(examples, labels, strict=True)

@@ -399,6 +399,7 @@ def _submit(spam: int) -> Response:
                 email=_get(fields, "comment_author_email").strip().lower(),
                 url=_get(fields, "comment_author_url").strip(),
                 spam=spam,
+                daily_cap=int(current_app.config["FEEDBACK_DAILY_CAP"]),
             )
             session.commit()
             log.info("akismet submit-%s from site %s", "spam" if spam else "ham", site.name)

@@ -98,7 +98,7 @@ from moderation.ml.features import CommentInput
 from moderation.ml.language import UNDETERMINED
 from moderation.ml.language import detect as detect_language
 from moderation.ml.model import Contribution
-from moderation.services.feedback import record_label
+from moderation.services.feedback import LabelCapError, record_label
 from moderation.services.scoring import get_scorer
 from moderation.services.sitekeys import find_site_key
 from moderation.tables import SiteKey
@@ -581,14 +581,19 @@ def suggest_score() -> Response:
     token = _client_token(data)
 
     session = get_session()
-    label = record_label(
-        session,
-        source="perspective",
-        site=site,
-        content=text.replace("\x00", ""),  # PostgreSQL text cannot hold NUL
-        abuse=labels.get("abuse"),
-        spam=labels.get("spam"),
-    )
+    try:
+        label = record_label(
+            session,
+            source="perspective",
+            site=site,
+            content=text.replace("\x00", ""),  # PostgreSQL text cannot hold NUL
+            abuse=labels.get("abuse"),
+            spam=labels.get("spam"),
+            daily_cap=int(current_app.config["FEEDBACK_DAILY_CAP"]),
+        )
+    except LabelCapError as exc:
+        session.rollback()
+        raise PerspectiveError(429, "RESOURCE_EXHAUSTED", exc.message) from exc
     session.commit()
     log.info("perspective: label %s from site %s (%s)", label.id, site.name, labels)
     body: dict[str, Any] = {}
