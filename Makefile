@@ -22,9 +22,12 @@ var/secret_key:
 	$(PYTHON) -c "import secrets; print(secrets.token_hex(32))" > $@
 	chmod 600 $@
 
+# Plain HTTP on loopback: cookies without the Secure flag, the demo article page on.
 run: $(STAMP) var/secret_key
 	MODERATION_SECRET_KEY="$${MODERATION_SECRET_KEY:-$$(cat var/secret_key)}" $(BIN)/moderation db upgrade
 	MODERATION_SECRET_KEY="$${MODERATION_SECRET_KEY:-$$(cat var/secret_key)}" PORT=$(PORT) \
+		MODERATION_SESSION_COOKIE_SECURE="$${MODERATION_SESSION_COOKIE_SECURE:-false}" \
+		MODERATION_DEMO_PAGE="$${MODERATION_DEMO_PAGE:-true}" \
 		$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 test: $(STAMP)

@@ -10,7 +10,7 @@ from flask import Flask
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: config, logging, database, scorer, error handlers, blueprints."""
-    from moderation import db, deadline, logs, metrics, ratelimit
+    from moderation import db, deadline, logs, metrics, ratelimit, security
     from moderation.config import load_config
     from moderation.errors import register_error_handlers
     from moderation.services import scoring
@@ -29,6 +29,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     load_config(app, config)
     logs.init_app(app)
+    security.init_app(app)
     db.init_app(app)
     deadline.init_app(app)
     scoring.init_app(app)

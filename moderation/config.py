@@ -45,6 +45,9 @@ DEFAULTS: dict[str, Any] = {
     "HONEYPOT_FIELD": "fax_number",
     "MIN_FILL_SECONDS": 3,
     "FORM_TOKEN_MAX_AGE": 86400,
+    # A browser's comment without the form's token (GET /comments/form-token) is a bot trap:
+    # held for a human when it reads like a real comment, spam otherwise.
+    "REQUIRE_FORM_TOKEN": True,
     # Where a form post may be redirected after success: origins like "https://news.example".
     "SITE_ORIGINS": [],
     # Request limits: the whole body, and the comment text (WordPress's 65,525 bytes).
@@ -55,11 +58,18 @@ DEFAULTS: dict[str, Any] = {
     "CLAIM_SECONDS": 300,  # a moderator's lease on a queue item
     # A request that has not finished by then (a stalled database) answers 503; 0: no deadline.
     "REQUEST_DEADLINE_SECONDS": 10,
-    "SESSION_COOKIE_SECURE": False,  # set true behind HTTPS
+    # Cookies only over HTTPS: on by default in production (make run, plain HTTP on loopback,
+    # turns it off); None means "decide by MODERATION_ENV".
+    "SESSION_COOKIE_SECURE": None,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": 12 * 3600,  # a moderator's sign-in lasts a working day
     "WTF_CSRF_CHECK_DEFAULT": False,  # checked where a session cookie authenticates a write
+    # /metrics answers only with "Authorization: Bearer <METRICS_TOKEN>" (in production it
+    # answers 403 until a token is set; in development and tests it is open).
+    "METRICS_TOKEN": None,
+    # The example article page /demo/article (off unless enabled; make run enables it).
+    "DEMO_PAGE": False,
     # Behind a reverse proxy: how many X-Forwarded-* hops to trust (0: none).
     "PROXY_FIX_X_FOR": 0,
     "SECRET_KEY": None,
@@ -69,6 +79,14 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "INTAKE_RATE_LIMIT": "10/minute;100/hour",  # per client address
     "SITE_RATE_LIMIT": "600/minute",  # per site API key
+    # Moderator sign-in attempts, per client address and per account name.
+    "LOGIN_RATE_LIMIT_ADDRESS": "10/minute;30/hour;100/day",
+    "LOGIN_RATE_LIMIT_ACCOUNT": "5/minute;15/hour;40/day",
+    # Privacy: after this many days a comment's IP address, user agent and referrer are erased
+    # (moderation purge, and the service itself at most hourly); delivered webhook events are
+    # deleted after WEBHOOK_RETENTION_DAYS.
+    "RETENTION_DAYS": 30,
+    "WEBHOOK_RETENTION_DAYS": 7,
     # New training labels a site key may send a day (Akismet submit-spam/ham, Perspective
     # suggestscore); repeats of a text update its label and do not count.
     "FEEDBACK_DAILY_CAP": 500,
@@ -110,6 +128,8 @@ _INT_KEYS = (
     "PROXY_FIX_X_FOR",
     "CLAIM_SECONDS",
     "FEEDBACK_DAILY_CAP",
+    "RETENTION_DAYS",
+    "WEBHOOK_RETENTION_DAYS",
 )
 
 
@@ -127,6 +147,12 @@ def _as_list(value: Any) -> list[str]:
             return [str(v).strip() for v in parsed if str(v).strip()]
         return [part.strip() for part in text.split(",") if part.strip()]
     return [str(v).strip() for v in value if str(v).strip()]
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
 
 
 def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
@@ -152,6 +178,13 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
     app.config["SITE_ORIGINS"] = [o.rstrip("/").lower() for o in app.config["SITE_ORIGINS"]]
     app.config["BLOCKED_EMAILS"] = [e.lower() for e in app.config["BLOCKED_EMAILS"]]
     app.config["BLOCKED_DOMAINS"] = [d.lower() for d in app.config["BLOCKED_DOMAINS"]]
+    if app.config["SESSION_COOKIE_SECURE"] in (None, ""):
+        app.config["SESSION_COOKIE_SECURE"] = app.config["ENV"] == "production"
+    app.config["SESSION_COOKIE_SECURE"] = _as_bool(app.config["SESSION_COOKIE_SECURE"])
+    app.config["DEMO_PAGE"] = _as_bool(app.config["DEMO_PAGE"])
+    app.config["REQUIRE_FORM_TOKEN"] = _as_bool(app.config["REQUIRE_FORM_TOKEN"])
+    if app.config.get("METRICS_TOKEN") is not None:
+        app.config["METRICS_TOKEN"] = str(app.config["METRICS_TOKEN"]) or None
     if app.config["STRICTNESS"] not in ("lenient", "balanced", "strict"):
         raise ConfigError("MODERATION_STRICTNESS must be lenient, balanced or strict")
     if app.config["ENV"] not in ("production", "development", "testing"):

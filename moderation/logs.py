@@ -32,16 +32,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+def _flask_default(handler: logging.Handler) -> bool:
+    from flask.logging import default_handler
+
+    return handler is default_handler
+
+
 def init_app(app: Flask) -> None:
     """JSON logs on stderr, a request id per request, and ProxyFix where configured."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
-    app.logger.handlers[:] = [handler]
-    app.logger.setLevel(logging.INFO)
-    package = logging.getLogger("moderation")
-    package.handlers[:] = [handler]
-    package.setLevel(logging.INFO)
-    package.propagate = False
+    for logger in (app.logger, logging.getLogger("moderation")):
+        # Replace the JSON handler an earlier app put there; keep anyone else's (a test's).
+        logger.handlers[:] = [
+            h
+            for h in logger.handlers
+            if not isinstance(h.formatter, JsonFormatter) and not _flask_default(h)
+        ] + [handler]
+        logger.setLevel(logging.INFO)
+    logging.getLogger("moderation").propagate = False
     hops = int(app.config.get("PROXY_FIX_X_FOR") or 0)
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
@@ -54,5 +63,4 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _echo_request_id(response: Response) -> Response:
         response.headers["X-Request-ID"] = g.get("request_id", "")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response

@@ -7,6 +7,7 @@ version are read at scrape time.
 
 from __future__ import annotations
 
+import hmac
 import os
 import time
 from collections.abc import Iterator
@@ -24,6 +25,8 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from moderation.errors import ForbiddenError, UnauthorizedError
 
 EXTENSION = "moderation.metrics"
 
@@ -90,6 +93,19 @@ def _endpoint() -> str:
     return request.url_rule.endpoint if request.url_rule is not None else "unmatched"
 
 
+def _check_token(config: Any) -> None:
+    """``/metrics`` reveals traffic and queue sizes: it needs the metrics token when one is set,
+    and, in production, is closed until one is."""
+    token = config.get("METRICS_TOKEN")
+    if token is None:
+        if config["ENV"] == "production":
+            raise ForbiddenError("Set MODERATION_METRICS_TOKEN to read the metrics.")
+        return
+    sent = request.authorization.token if request.authorization else None
+    if not sent or not hmac.compare_digest(sent.encode(), str(token).encode()):
+        raise UnauthorizedError("Send 'Authorization: Bearer <metrics token>'.")
+
+
 def init_app(app: Flask) -> None:
     """Time every request and serve /metrics."""
     app.extensions[EXTENSION] = Metrics()
@@ -109,6 +125,7 @@ def init_app(app: Flask) -> None:
 
     @app.get("/metrics")
     def metrics() -> Response:
+        _check_token(current_app.config)
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             shared = CollectorRegistry()
             multiprocess.MultiProcessCollector(shared)  # type: ignore[no-untyped-call]

@@ -71,6 +71,7 @@ class CommentIn(BaseModel):
         default=False, validation_alias=AliasChoices("wp-comment-cookies-consent", "remember")
     )
     # Forwarded by an authenticated site backend; ignored from anyone else.
+    verified_author: bool = False  # the site vouches: a signed-in user of the site wrote it
     user_ip: str = Field(default="", validation_alias=AliasChoices("user_ip", "ip"))
     user_agent: str = ""
     referrer: str = Field(default="", validation_alias=AliasChoices("referrer", "referer"))
@@ -173,7 +174,7 @@ class CommentIn(BaseModel):
             raise _error("invalid_parent", "The comment you are replying to is not valid.")
         return number
 
-    @field_validator("cookies_consent", mode="before")
+    @field_validator("cookies_consent", "verified_author", mode="before")
     @classmethod
     def _consent(cls, value: Any) -> bool:
         return value not in (None, "", False, "0", "no", "false", 0)
@@ -197,7 +198,7 @@ KNOWN_FIELDS = frozenset(
         field.validation_alias.choices if isinstance(field.validation_alias, AliasChoices) else []
     )
     if isinstance(alias, str)
-) | {"redirect_to", "user_agent"}
+) | {"redirect_to", "user_agent", "verified_author"}
 
 # The public field name to report an error under (the form's own name).
 _FIELD_NAMES = {

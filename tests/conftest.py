@@ -162,6 +162,8 @@ BASE_CONFIG: dict[str, Any] = {
     "FIXED_SCORES": {"spam": 0.01, "abuse": 0.01},
     "MIN_FILL_SECONDS": 3,
     "RATELIMIT_ENABLED": False,  # tests of the limits turn them on
+    "DEMO_PAGE": True,
+    "REQUIRE_FORM_TOKEN": False,  # the token tests turn it on
 }
 
 
@@ -219,7 +221,14 @@ def db_session(app: Flask) -> Iterator[Session]:
 def sqlite_app(path: Path, **config: Any) -> Flask:
     """An app on a migrated SQLite file that commits for real (for live-server tests)."""
     app = create_app(
-        {"ENV": "testing", "SECRET_KEY": "live-test", "DATABASE_URL": f"sqlite:///{path}", **config}
+        {
+            "ENV": "testing",
+            "SECRET_KEY": "live-test",
+            "DATABASE_URL": f"sqlite:///{path}",
+            "DEMO_PAGE": True,
+            "REQUIRE_FORM_TOKEN": False,
+            **config,
+        }
     )
     migrate.upgrade(db.get_engine(app))
     return app
@@ -237,3 +246,16 @@ def served(app: Flask) -> Iterator[str]:
         server.shutdown()
         thread.join(timeout=10)
         db.get_engine(app).dispose()
+
+
+@pytest.fixture
+def app_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """``caplog`` that also sees the app's loggers (``moderation`` does not propagate)."""
+    import logging
+
+    logger = logging.getLogger("moderation")
+    logger.addHandler(caplog.handler)
+    try:
+        yield caplog
+    finally:
+        logger.removeHandler(caplog.handler)

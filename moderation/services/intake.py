@@ -35,7 +35,7 @@ from moderation.services.policy import (
     decide,
 )
 from moderation.services.scoring import Scorer, Scores
-from moderation.tables import Comment, Prediction
+from moderation.tables import Comment, FormTokenUse, Prediction
 from moderation.tables import Decision as DecisionRow
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,12 @@ class RequestMeta:
     referrer: str = ""
     honeypot: bool = False
     form_check: str | None = None
+    # sha256 of a valid form token: spent with the comment, refused the second time.
+    form_token: str | None = None
+    # The author proved to be the same person as before (a signed cookie from their earlier
+    # comment, or a site backend vouching for a signed-in user): only then does their history
+    # of approved comments count. An email alone is something anyone can type.
+    continuity: bool = False
 
 
 @dataclass(frozen=True)
@@ -287,17 +293,24 @@ def prepare_comment(
         raise DuplicateCommentError()
     _check_parent(session, data)
     scores = score_safely(scorer, CommentInput(data.content, data.author, data.email, data.url))
+    form_check = meta.form_check
+    if meta.form_token is not None and session.get(FormTokenUse, meta.form_token) is not None:
+        form_check = "replayed"
+        meta = replace(meta, form_token=None)  # spent already
     signals = replace(
         content_signals(data.content, settings),
         honeypot=meta.honeypot,
-        form_check=meta.form_check,
+        form_check=form_check,
         blocked=blocked_reasons(ip=meta.ip, email=data.email, url=data.url, settings=settings),
     )
     thresholds = thresholds_for(scorer, settings)
     decision = decide(scores, thresholds, signals)
-    # The author's history only matters when the model alone held the comment back.
-    if decision.status is Status.PENDING and _trusted(
-        session, data.email, settings.trusted_after_approved
+    # The author's history only matters when the model alone held the comment back, and only
+    # for an author who proved continuity.
+    if (
+        decision.status is Status.PENDING
+        and meta.continuity
+        and _trusted(session, data.email, settings.trusted_after_approved)
     ):
         decision = decide(scores, thresholds, replace(signals, trusted_author=True))
     version = scorer.version if scorer is not None and scores is not None else None
@@ -323,6 +336,8 @@ def store_comment(
         prepared.now,
     )
     _check_flood(session, ip=meta.ip, email=data.email, now=now, seconds=settings.flood_seconds)
+    if meta.form_token is not None:  # spent: a second comment with it is a replay
+        session.add(FormTokenUse(digest=meta.form_token, used_at=now))
     comment = Comment(
         spam_score=scores["spam"] if scores is not None else None,
         abuse_score=scores["abuse"] if scores is not None else None,

@@ -63,7 +63,9 @@ class Signals:
     """What the rules found about a comment before the model looked at it."""
 
     honeypot: bool = False
-    form_check: str | None = None  # the form token: None (none sent), "ok", "too_fast", "invalid"
+    # The form token: None (not checked: a site backend), "ok", "too_fast", "invalid",
+    # "replayed" (used before), "expired" or "missing".
+    form_check: str | None = None
     blocked: tuple[Reason, ...] = ()
     banned_words: tuple[str, ...] = ()
     suspect_words: tuple[str, ...] = ()
@@ -83,20 +85,26 @@ def decide(
 ) -> Decision:
     """Rules first, then the model, then the thresholds; every outcome with its reasons.
 
-    Bot signals and block lists make spam, banned words a refusal; a comment in a language
+    Block lists make spam; a bot trap (honeypot, form token too fast, forged, reused or
+    missing) makes spam unless the model would publish the comment, which then waits for a
+    human; banned words refuse; a comment in a language
     the models were not trained for waits for a human; otherwise the model's
     decision stands, except that suspect words or too many links hold an approved comment
     for review, a trusted author's comment that the model was only unsure about is approved,
     and without scores (no model, or it failed) everything waits for a human.
     """
-    if signals.honeypot:
-        return Decision(Status.SPAM, (Reason("honeypot", "the hidden field was filled in"),))
-    if signals.form_check == "too_fast":
-        return Decision(Status.SPAM, (Reason("too_fast", "the form was sent too quickly"),))
-    if signals.form_check == "invalid":
-        return Decision(Status.SPAM, (Reason("bad_form_token", "the form token was forged"),))
     if signals.blocked:
         return Decision(Status.SPAM, signals.blocked)
+    trap = bot_trap(signals)
+    if trap is not None:
+        # A person who types fast or whose form lost its token still writes like a person:
+        # what the model would publish waits for a human instead of vanishing as spam.
+        readable = (
+            scores is not None
+            and decide_scores(scores, thresholds, addressed=signals.addressed).status
+            is Status.APPROVED
+        )
+        return Decision(Status.PENDING if readable else Status.SPAM, (trap,))
     if signals.banned_words:
         return Decision(Status.REJECTED, (Reason("banned_word", ", ".join(signals.banned_words)),))
     if signals.unsupported_language is not None:
@@ -130,6 +138,22 @@ def decide(
             Status.PENDING, (*model.reasons, Reason("new_author", "no approved history"))
         )
     return model
+
+
+_FORM_CHECKS = {
+    "too_fast": Reason("too_fast", "the form was sent too quickly"),
+    "invalid": Reason("bad_form_token", "the form token was forged"),
+    "replayed": Reason("replayed_form_token", "the form token was used before"),
+    "missing": Reason("no_form_token", "the form came without its token"),
+    "expired": Reason("expired_form_token", "the form's token was too old"),
+}
+
+
+def bot_trap(signals: Signals) -> Reason | None:
+    """The bot trap a comment fell into, if any: the honeypot, or its form token."""
+    if signals.honeypot:
+        return Reason("honeypot", "the hidden field was filled in")
+    return _FORM_CHECKS.get(signals.form_check or "")
 
 
 def decide_scores(

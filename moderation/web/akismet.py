@@ -357,7 +357,11 @@ def comment_check() -> Response:
     )
     decision = decide(scores, thresholds, signals)
     codes = ",".join(r.code for r in decision.reasons)
-    if decision.status is Status.SPAM:
+    if signals.honeypot:
+        # Akismet's protocol has no review: a filled honeypot is blatant spam here, as it is
+        # to Akismet (intake holds a clean-looking one for a person instead).
+        spam, discard = True, True
+    elif decision.status is Status.SPAM:
         spam = True
         discard = any(r.code in ("honeypot", "spam_score") for r in decision.reasons)
     elif scores is None:

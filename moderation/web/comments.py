@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -84,22 +86,54 @@ def _author_may_see(comment_id: int, token: str | None) -> bool:
 
 
 def new_form_token() -> str:
-    """A signed timestamp for the form; a post sooner than MIN_FILL_SECONDS is a bot."""
-    return _form_signer().dumps(int(time.time()))
+    """A signed timestamp (and a nonce, so each page's token is its own) for the form.
+
+    A post sooner than MIN_FILL_SECONDS is a bot; each token posts one comment.
+    """
+    return _form_signer().dumps([int(time.time()), secrets.token_hex(8)])
 
 
-def _form_token_signal(token: str | None) -> str | None:
+def _form_token_signal(token: str | None, *, required: bool) -> tuple[str | None, str | None]:
+    """(the token check, the digest of a valid token): ``missing`` when it should be there."""
     if token is None or token == "":
-        return None
+        return ("missing" if required else None), None
     try:
         issued = _form_signer().loads(token, max_age=current_app.config["FORM_TOKEN_MAX_AGE"])
     except SignatureExpired:
-        return None  # an old page is a slow human, not a bot
+        return "expired", None  # an old page: a slow human, or a token kept for replaying
     except BadSignature:
-        return "invalid"
+        return "invalid", None
+    if isinstance(issued, list) and issued:
+        issued = issued[0]
     if not isinstance(issued, int):
-        return "invalid"
-    return "too_fast" if time.time() - issued < current_app.config["MIN_FILL_SECONDS"] else "ok"
+        return "invalid", None
+    if time.time() - issued < current_app.config["MIN_FILL_SECONDS"]:
+        return "too_fast", None
+    return "ok", hashlib.sha256(token.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- author cookie
+
+AUTHOR_COOKIE = "moderation_author"
+
+
+def _author_cookie_value(email: str) -> str:
+    digest = hashlib.sha256(email.lower().encode()).hexdigest()
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="author-cookie").dumps(digest)
+
+
+def _has_author_cookie(email: str) -> bool:
+    """The browser posted before with this email (a cookie only this service can sign)."""
+    value = request.cookies.get(AUTHOR_COOKIE)
+    if not value:
+        return False
+    try:
+        digest = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="author-cookie").loads(
+            value
+        )
+    except BadSignature:
+        return False
+    return bool(digest == hashlib.sha256(email.lower().encode()).hexdigest())
 
 
 # --------------------------------------------------------------------------- parsing
@@ -270,6 +304,11 @@ def post_comment() -> Response:
 
     honeypot = str(data.get(current_app.config["HONEYPOT_FIELD"]) or "").strip() != ""
     token = data.get(FORM_TOKEN_FIELD)
+    # Browsers post the form with its token; a site backend speaks for its own form.
+    form_check, form_token = _form_token_signal(
+        token if token is None or isinstance(token, str) else "not a string",
+        required=site is None and bool(current_app.config["REQUIRE_FORM_TOKEN"]),
+    )
     meta = RequestMeta(
         ip=_client_ip(site, comment_in),
         user_agent=(comment_in.user_agent if site and comment_in.user_agent else None)
@@ -277,9 +316,11 @@ def post_comment() -> Response:
         referrer=(comment_in.referrer if site and comment_in.referrer else None)
         or request.headers.get("Referer", ""),
         honeypot=honeypot,
-        form_check=_form_token_signal(
-            token if token is None or isinstance(token, str) else "not a string"
-        ),
+        form_check=None if site is not None else form_check,
+        form_token=None if site is not None else form_token,
+        continuity=comment_in.verified_author
+        if site is not None
+        else _has_author_cookie(comment_in.email),
     )
     session = get_session()
     settings = settings_from_config(current_app.config)
@@ -311,7 +352,17 @@ def post_comment() -> Response:
         )
     except Exception:
         current_app.logger.warning("comment %s stored; counting it failed", result.comment.id)
-    return _accepted(result, site, comment_in)
+    response = _accepted(result, site, comment_in)
+    if site is None:  # the browser that wrote this may later prove it is the same author
+        response.set_cookie(
+            AUTHOR_COOKIE,
+            _author_cookie_value(comment_in.email),
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
+            samesite="Lax",
+        )
+    return response
 
 
 @bp.get("/comments/form-token")

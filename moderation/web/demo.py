@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, render_template, request
 from werkzeug.wrappers import Response
 
 from moderation.db import get_session
+from moderation.errors import NotFoundError
 from moderation.services.publishing import article_comments
 from moderation.tables import Comment
 from moderation.web.comments import FORM_TOKEN_FIELD, _author_may_see, new_form_token
@@ -31,6 +32,13 @@ ARTICLE = {
         "still be called in for review by the scrutiny committee within ten days.",
     ],
 }
+
+
+@bp.before_request
+def _enabled() -> None:
+    """The example page exists only where it is switched on (MODERATION_DEMO_PAGE)."""
+    if not current_app.config["DEMO_PAGE"]:
+        raise NotFoundError("Not found.")
 
 
 @bp.get("/article")

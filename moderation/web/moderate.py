@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
     Blueprint,
+    current_app,
     redirect,
     render_template,
     request,
@@ -16,6 +19,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response
 
 from moderation.db import get_session
+from moderation.ratelimit import limiter
 from moderation.services import review_queue as rq
 from moderation.services.moderators import authenticate
 from moderation.tables import Comment
@@ -23,6 +27,7 @@ from moderation.web.api import explanation
 from moderation.web.auth import SESSION_KEY, csrf, current_moderator
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
+log = logging.getLogger(__name__)
 
 
 def highlight(text: str, spans: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -47,9 +52,24 @@ def highlight(text: str, spans: dict[str, list[dict[str, Any]]]) -> list[dict[st
     return segments
 
 
+def _account() -> str:
+    """The account a sign-in is for (the limiter's key per account)."""
+    return "login:" + request.form.get("name", "").strip().lower()[:100]
+
+
+def _login_limit(key: str) -> Callable[[], str]:
+    return lambda: str(current_app.config[key])
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit("LOGIN_RATE_LIMIT_ADDRESS"), methods=["POST"])
+@limiter.limit(_login_limit("LOGIN_RATE_LIMIT_ACCOUNT"), methods=["POST"], key_func=_account)
 def login() -> Response | str:
-    """Sign in with name and password (CSRF-protected form)."""
+    """Sign in with name and password (CSRF-protected form).
+
+    Throttled per address and per account, each over a minute, an hour and a day, so that the
+    pause after repeated failures grows; every failed attempt is logged.
+    """
     error = None
     if request.method == "POST":
         try:
@@ -64,6 +84,11 @@ def login() -> Response | str:
             )
             if moderator is None:
                 error = "Wrong name or password."
+                log.warning(
+                    "failed sign-in for account %r from %s",
+                    request.form.get("name", "")[:100],
+                    request.remote_addr,
+                )
             else:
                 session.clear()
                 session[SESSION_KEY] = moderator.id

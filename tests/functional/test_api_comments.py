@@ -217,8 +217,9 @@ def test_flood_interval_comes_from_config(make_app: Callable[..., Flask]) -> Non
 
 
 def test_honeypot_is_spam_but_the_sender_sees_pending(
-    client: FlaskClient, db_session: Session
+    make_app: Callable[..., Flask], db_session: Session
 ) -> None:
+    client = make_app(FIXED_SCORES={"spam": 0.6, "abuse": 0.01}).test_client()
     response = client.post("/comments", data={**payload(), "fax_number": "12345"})
     assert response.status_code == 201
     comment = db_session.scalars(select(Comment)).one()
@@ -230,6 +231,17 @@ def test_honeypot_is_spam_but_the_sender_sees_pending(
         environ_base={"REMOTE_ADDR": "192.0.2.50"},
     )
     assert answer.json["status"] == "pending"
+
+
+def test_a_bot_trap_on_a_comment_that_reads_clean_waits_for_a_person(
+    client: FlaskClient, db_session: Session
+) -> None:
+    # Browser autofill can fill a hidden field: a clean comment is held, not buried as spam.
+    response = client.post("/comments", data={**payload(), "fax_number": "12345"})
+    assert response.status_code == 201
+    comment = db_session.scalars(select(Comment)).one()
+    assert comment.status is Status.PENDING
+    assert comment.decisions[0].reasons[0]["code"] == "honeypot"
 
 
 def test_form_token_marks_bots_that_are_too_fast_or_forge_it(
@@ -281,7 +293,7 @@ def test_site_client_sees_scores_reasons_and_the_true_status(
     )
     assert response.status_code == 201
     body = response.json
-    assert body["status"] == "spam"
+    assert body["status"] == "pending"  # a honeypot on a clean comment: a person looks
     assert body["scores"] == {"spam": 0.01, "abuse": 0.01}
     assert body["reasons"][0]["code"] == "honeypot"
     assert body["model_version"] == "fixed"
@@ -388,8 +400,19 @@ def test_a_trusted_author_skips_review_when_the_model_is_unsure(
             content=f"bland {i}",
             created_at=utcnow() - timedelta(days=3),
         )
-    client = make_app(FIXED_SCORES={"spam": 0.6, "abuse": 0.01}).test_client()
-    trusted = client.post("/comments", json=payload(email="Regular@Example.org"))
+    client = make_app(FIXED_SCORES={"spam": 0.6, "abuse": 0.01}, FLOOD_SECONDS=0).test_client()
+    # Typing a regular's email proves nothing: no trust without continuity.
+    impostor = client.post("/comments", json=payload(email="Regular@Example.org"))
+    assert impostor.json["status"] == "pending"
+    # The regular's own browser carries the cookie from their last comment.
+    client.set_cookie(
+        "moderation_author", _author_cookie(client, "regular@example.org"), domain="localhost"
+    )
+    trusted = client.post(
+        "/comments",
+        json=payload(email="Regular@Example.org", comment="back again"),
+        environ_base={"REMOTE_ADDR": "192.0.2.202"},
+    )
     assert trusted.json["status"] == "approved"
     eve = client.post(
         "/comments",
@@ -493,3 +516,74 @@ def test_a_comment_in_another_language_waits_for_a_human(app: Flask, db_session:
         headers={"Authorization": f"Bearer {key}"},
     )
     assert english.json["status"] == "approved"
+
+
+def _author_cookie(client: FlaskClient, email: str) -> str:
+    """The author cookie a comment posted from this browser with ``email`` would have set."""
+    app = client.application
+    with app.test_request_context():
+        from moderation.web.comments import _author_cookie_value
+
+        return _author_cookie_value(email)
+
+
+def test_a_site_backend_can_vouch_for_a_signed_in_author(
+    make_app: Callable[..., Flask], db_session: Session
+) -> None:
+    from moderation.services.sitekeys import create_site_key
+
+    moderator = make_moderator(db_session)
+    for i in range(2):
+        make_comment(
+            db_session,
+            approved_by=moderator,
+            email="member@example.org",
+            content=f"earlier {i}",
+            created_at=utcnow() - timedelta(days=3),
+        )
+    _, key = create_site_key(db_session, name="news")
+    db_session.commit()
+    client = make_app(FIXED_SCORES={"spam": 0.6, "abuse": 0.01}, FLOOD_SECONDS=0).test_client()
+    auth = {"Authorization": f"Bearer {key}"}
+    unvouched = client.post("/comments", json=payload(email="member@example.org"), headers=auth)
+    assert unvouched.json["status"] == "pending"
+    vouched = client.post(
+        "/comments",
+        json={**payload(email="member@example.org", comment="again"), "verified_author": True},
+        headers=auth,
+    )
+    assert vouched.json["status"] == "approved"
+    # From anyone but a site backend, the claim is ignored.
+    ignored = client.post(
+        "/comments",
+        json={**payload(email="member@example.org", comment="third"), "verified_author": True},
+        environ_base={"REMOTE_ADDR": "192.0.2.203"},
+    )
+    assert ignored.json["status"] == "pending"
+
+
+def test_a_browser_without_the_form_token_is_held_and_a_token_posts_once(
+    make_app: Callable[..., Flask], db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = make_app(REQUIRE_FORM_TOKEN=True, FLOOD_SECONDS=0).test_client()
+    missing = client.post("/comments", data=payload())
+    assert missing.status_code == 303 or missing.status_code == 201
+    first = db_session.scalars(select(Comment)).one()
+    assert first.status is Status.PENDING
+    assert first.decisions[0].reasons[0]["code"] == "no_form_token"
+    token = client.get("/comments/form-token").json["token"]
+    later = time.time() + 10
+    monkeypatch.setattr(time, "time", lambda: later)  # the reader took ten seconds
+    ok = client.post("/comments", json={**payload(comment="with its token"), "form_token": token})
+    assert ok.json["status"] == "approved"
+    replay = client.post(
+        "/comments",
+        json={
+            **payload(comment="the same token again", email="b@example.org"),
+            "form_token": token,
+        },
+    )
+    assert replay.json["status"] == "pending"
+    replayed = db_session.get(Comment, replay.json["id"])
+    assert replayed is not None
+    assert replayed.decisions[0].reasons[0]["code"] == "replayed_form_token"

@@ -80,11 +80,13 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 # --------------------------------------------------------------------------- PostgreSQL
 
 
-def test_postgres_with_nothing_listening_is_a_quick_503(caplog: pytest.LogCaptureFixture) -> None:
+def test_postgres_with_nothing_listening_is_a_quick_503(
+    app_logs: pytest.LogCaptureFixture,
+) -> None:
     url = f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/test"
     app = create_app({**BASE, "DATABASE_URL": url})
     client = app.test_client()
-    with caplog.at_level(logging.INFO):
+    with app_logs.at_level(logging.INFO):
         response, seconds = timed(lambda: client.post("/comments", json=comment(1)))
     assert_unavailable(response, seconds=seconds)
     assert response.json["error"] == "unavailable"
@@ -95,7 +97,8 @@ def test_postgres_with_nothing_listening_is_a_quick_503(caplog: pytest.LogCaptur
     ready = client.get("/readyz")
     assert ready.status_code == 503
     assert ready.json["problems"]["database"].startswith("unreachable")
-    logged = "\n".join(r.getMessage() + str(r.exc_text or "") for r in caplog.records)
+    logged = "\n".join(r.getMessage() + str(r.exc_text or "") for r in app_logs.records)
+    assert "database unavailable" in logged
     assert "private.person1" not in logged
     assert "calm and reasonable" not in logged
 

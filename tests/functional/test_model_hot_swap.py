@@ -56,6 +56,8 @@ def test_workers_follow_models_active_without_failing_requests(tmp_path: Path) -
         "MODERATION_RATELIMIT_ENABLED": "false",
         "MODERATION_RELOAD_SECONDS": "0.5",
         "MODERATION_WORKERS": "2",
+        "MODERATION_METRICS_TOKEN": "swap-metrics",
+        "MODERATION_REQUIRE_FORM_TOKEN": "false",
         "PORT": str(port),
     }
     subprocess.run(
@@ -132,7 +134,10 @@ def test_workers_follow_models_active_without_failing_requests(tmp_path: Path) -
         assert seen == {new}, f"workers still on {seen}"
         assert statuses[201] > 20
         assert set(statuses) == {201}, statuses
-        metrics = urllib.request.urlopen(base + "/metrics", timeout=10).read().decode()
+        scrape = urllib.request.Request(
+            base + "/metrics", headers={"Authorization": "Bearer swap-metrics"}
+        )
+        metrics = urllib.request.urlopen(scrape, timeout=10).read().decode()
         assert f'moderation_model_info{{version="{new}"}} 1.0' in metrics
     finally:
         stop.set()

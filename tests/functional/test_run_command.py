@@ -93,8 +93,13 @@ def test_ready_with_the_shipped_model(served: str) -> None:
 
 
 def test_a_browser_form_post_is_stored_decided_and_published(served: str) -> None:
+    # The page the form is on carries a fresh token; a reader takes more than 3 s to type.
+    _, _, body = _open(served + "/comments/form-token")
+    token = json.loads(body)["token"]
+    time.sleep(3.2)
     form = urllib.parse.urlencode(
         {
+            "form_token": token,
             "comment": "Thanks for explaining the budget so clearly.",
             "author": "Jo Bloggs",
             "email": "jo@example.org",

@@ -669,7 +669,9 @@ def test_cli_delivers_from_a_sqlite_file(
     for key, value in env.items():
         if key.startswith("MODERATION_"):
             monkeypatch.setenv(key, value)
-    service = create_app({"FIXED_SCORES": {"spam": 0.01, "abuse": 0.01}})
+    service = create_app(
+        {"FIXED_SCORES": {"spam": 0.01, "abuse": 0.01}, "REQUIRE_FORM_TOKEN": False}
+    )
     post(service.test_client(), "A fair summary of the council vote.", n=1)
 
     receiver.down()
