@@ -185,6 +185,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
         code = (error.name or "error").lower().replace(" ", "_")
+        extra_headers: dict[str, str] = {}
+        if error.code == 429:  # a rate limit: say when to come back
+            from moderation.ratelimit import retry_after
+
+            extra_headers["Retry-After"] = str(retry_after())
         if wants_html() and request.method == "POST":
             # A browser's form post (too large, too many): a page, with the limiter's headers.
             page = ModerationError(str(error.description))
@@ -197,9 +202,14 @@ def register_error_handlers(app: Flask) -> None:
                 response.headers.update(
                     {k: v for k, v in error.response.headers.items() if k.lower() == "retry-after"}
                 )
+            response.headers.update(extra_headers)
             return response
-        response = jsonify({"error": code, "message": error.description})
+        body: dict[str, Any] = {"error": code, "message": error.description}
+        if "Retry-After" in extra_headers:
+            body["retry_after"] = int(extra_headers["Retry-After"])
+        response = jsonify(body)
         response.status_code = error.code or 500
+        response.headers.update(extra_headers)
         if error.code == 405 and error.response is None:
             response.headers["Allow"] = ", ".join(getattr(error, "valid_methods", None) or [])
         return response

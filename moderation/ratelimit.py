@@ -10,13 +10,25 @@ address.
 from __future__ import annotations
 
 import hashlib
+import math
+import time
 from collections.abc import Callable
 
 from flask import Blueprint, Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
+# No X-RateLimit headers on answers: clients do not need them, and the flood rule's own
+# Retry-After must not be overwritten; a 429 from a limit gets its Retry-After (errors.py).
+limiter = Limiter(key_func=get_remote_address, headers_enabled=False)
+
+
+def retry_after() -> int:
+    """Seconds until the limit that refused this request lets it through again."""
+    current = limiter.current_limit
+    if current is None:
+        return 60
+    return max(1, math.ceil(current.reset_at - time.time()))
 
 
 def _bearer() -> str:

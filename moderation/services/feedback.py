@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -168,3 +168,16 @@ def feedback_examples(session: Session) -> list[Example]:
         for r in rows
         if r.content.strip()
     ]
+
+
+def feedback_counts(
+    session: Session, *, site: SiteKey, since: datetime | None = None
+) -> dict[str, int]:
+    """How many spam and ham labels a site sent (since ``since``)."""
+    query = select(FeedbackLabel.spam, func.count()).where(
+        FeedbackLabel.site_key_id == site.id, FeedbackLabel.spam.is_not(None)
+    )
+    if since is not None:
+        query = query.where(FeedbackLabel.created_at >= since)
+    counts = dict(session.execute(query.group_by(FeedbackLabel.spam)).all())
+    return {"spam": int(counts.get(1, 0)), "ham": int(counts.get(0, 0))}

@@ -11,16 +11,23 @@ from sqlalchemy.orm import Session
 from moderation.db import utcnow
 from moderation.tables import SiteKey
 
-_PREFIX = "mod_"
+# 12 lower-case hexadecimal characters: what the WordPress Akismet plugin accepts as a key, and
+# what a host name can carry (akismet-api sends the key as KEY.rest.akismet.com). Site keys
+# guard a rate-limited API; a backend that wants more can ask for a long key.
+SHORT_KEY_BYTES = 6
+LONG_KEY_BYTES = 24
 
 
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def create_site_key(session: Session, *, name: str) -> tuple[SiteKey, str]:
-    """Create a key for site ``name``; returns the row and the key (not stored anywhere)."""
-    key = _PREFIX + secrets.token_urlsafe(32)
+def create_site_key(session: Session, *, name: str, long: bool = False) -> tuple[SiteKey, str]:
+    """Create a key for site ``name``; returns the row and the key (not stored anywhere).
+
+    The key is hexadecimal: 12 characters (Akismet's form), or 48 with ``long``.
+    """
+    key = secrets.token_hex(LONG_KEY_BYTES if long else SHORT_KEY_BYTES)
     row = SiteKey(name=name, key_hash=_digest(key), created_at=utcnow())
     session.add(row)
     session.flush()

@@ -10,6 +10,15 @@ API key. The site URL (``blog``) must be an ``http(s)`` URL; it is not tied to t
 - ``POST /1.1/submit-spam``, ``POST /1.1/submit-ham``: store a training label; the answer is
   ``Thanks for making the web a better place.``
 - ``GET /1.2/usage-limit`` (or ``POST``): ``{"limit": "none", "usage": 0, ...}``.
+- What the WordPress plugin also asks: ``GET /1.1/test`` (``connected``),
+  ``POST /1.1/get-subscription`` (the account, as JSON), ``POST /1.1/get-stats`` (the counts it
+  shows), ``POST /1.1/deactivate`` (``deactivated``).
+
+The key is read from ``api_key`` (or ``key``), else from the host's first label, as ``akismet-api``
+sends it (``KEY.rest.akismet.com``). Keys made by ``moderation site-key create`` are 12 lower-case
+hexadecimal characters, the only form the WordPress plugin accepts; longer keys keep working.
+A comment that intake would refuse as abuse is ``true`` too (Akismet has no other "no"), with the
+reason in ``X-akismet-debug-help``; the plugin's own honeypot (``POST_ak_hp_textarea``) counts.
 
 The answers follow what Akismet sends and what its clients (the ``akismet`` PyPI package, the
 WordPress plugin) expect:
@@ -33,9 +42,12 @@ test calls either).
 from __future__ import annotations
 
 import codecs
+import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import Blueprint, current_app, jsonify, request
@@ -43,9 +55,9 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from moderation.db import get_session
+from moderation.db import get_session, utcnow
 from moderation.ml.features import CommentInput
-from moderation.services.feedback import record_label
+from moderation.services.feedback import feedback_counts, record_label
 from moderation.services.intake import (
     blocked_reasons,
     content_signals,
@@ -72,6 +84,10 @@ _FORM = "application/x-www-form-urlencoded"
 # WordPress's plugin adds the request's server variables to each call: allow plenty.
 _MAX_FIELDS = 1000
 _TRUE = frozenset({"1", "true", "yes", "on"})
+_KEY_LABEL_RE = re.compile(r"[A-Za-z0-9_-]{12,64}")
+# Honeypot fields the WordPress Akismet plugin adds to its comment form and forwards with a
+# POST_ prefix (it sends no honeypot_field_name).
+_PLUGIN_HONEYPOTS = ("POST_ak_hp_textarea",)
 # Codecs that Python can look up but that are not character sets a site would use.
 _NOT_CHARSETS = frozenset({"unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefined"})
 # The fields this API reads; a honeypot field may not be one of them (a misconfigured client
@@ -232,12 +248,24 @@ def _valid_blog(blog: str) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
+def _host_key() -> str:
+    """The key as the host's first label (``KEY.rest.akismet.com``), as ``akismet-api`` sends it.
+
+    Only a label that can be a key (12 or more letters and digits) counts: a plain host name
+    such as ``moderation.example`` is not a key.
+    """
+    host = request.host.split(":", 1)[0]
+    label = host.split(".", 1)[0] if host.count(".") >= 1 else ""
+    return label if _KEY_LABEL_RE.fullmatch(label) else ""
+
+
 def _site(session: Session, fields: Fields) -> SiteKey:
-    """The site whose key the request carries (``api_key``, or ``key`` as verify-key sends it).
+    """The site whose key the request carries: ``api_key``, ``key`` (verify-key sends it), or
+    the host's first label.
 
     :raises AkismetRefusal: ``invalid``, with the reason in ``X-akismet-debug-help``.
     """
-    key = (_get(fields, "api_key") or _get(fields, "key")).strip()
+    key = (_get(fields, "api_key") or _get(fields, "key")).strip() or _host_key()
     if not key:
         raise _invalid('Empty "api_key" value: send a site key of this service.')
     site = find_site_key(session, key)
@@ -291,10 +319,12 @@ def _truthy(value: str) -> bool:
 
 
 def _honeypot(fields: Fields) -> bool:
+    if any(_get(fields, name).strip() for name in _PLUGIN_HONEYPOTS):
+        return True
     name = _get(fields, "honeypot_field_name").strip()
     if not name or name in _KNOWN_FIELDS:
         return False
-    return _get(fields, name).strip() != ""
+    return _get(fields, name).strip() != "" or _get(fields, f"POST_{name}").strip() != ""
 
 
 # --------------------------------------------------------------------------- endpoints
@@ -308,6 +338,64 @@ def verify_key() -> Response:
     _check_blog(fields, required=False)
     log.info("akismet verify-key: site %s", site.name)
     return _text("valid")
+
+
+@bp.route("/1.1/test", methods=["GET", "POST"])
+def connection_test() -> Response:
+    """The WordPress plugin's connectivity check: ``connected``."""
+    return _text("connected")
+
+
+@bp.post("/1.1/get-subscription")
+def get_subscription() -> Response:
+    """The account behind a key, in the shape the WordPress plugin reads (``invalid`` if none)."""
+    fields = _read_fields()
+    site = _site(_read_only_session(), fields)
+    key = (_get(fields, "api_key") or _get(fields, "key")).strip() or _host_key()
+    body = {
+        "status": "active",
+        "account_type": "self-hosted",
+        "account_name": site.name,
+        "user_login": site.name,
+        "user_email": "",
+        "api_key": key,
+        "limit_reached": False,
+        "next_billing_date": None,
+    }
+    return _text(json.dumps(body), headers={"Content-Type": "application/json"})
+
+
+@bp.post("/1.1/get-stats")
+def get_stats() -> Response:
+    """Akismet's statistics for a key, in the shape the WordPress plugin reads.
+
+    comment-check stores nothing, so what is counted is what sites sent back: labels of
+    missed spam (submit-spam) and false positives (submit-ham), over ``from`` (``6-months`` or
+    ``all``).
+    """
+    fields = _read_fields()
+    session = _read_only_session()
+    site = _site(session, fields)
+    since = utcnow() - timedelta(days=183) if _get(fields, "from") == "6-months" else None
+    counts = feedback_counts(session, site=site, since=since)
+    body = {
+        "spam": 0,
+        "ham": 0,
+        "missed_spam": counts["spam"],
+        "false_positives": counts["ham"],
+        "accuracy": 100,
+        "time_saved": 0,
+        "breakdown": {},
+    }
+    return _text(json.dumps(body), headers={"Content-Type": "application/json"})
+
+
+@bp.post("/1.1/deactivate")
+def deactivate() -> Response:
+    """The plugin tells Akismet it stops using a key: nothing to do here, ``deactivated``."""
+    fields = _read_fields()
+    _site(_read_only_session(), fields)
+    return _text("deactivated")
 
 
 @bp.post("/1.1/comment-check")
@@ -357,6 +445,7 @@ def comment_check() -> Response:
     )
     decision = decide(scores, thresholds, signals)
     codes = ",".join(r.code for r in decision.reasons)
+    headers: dict[str, str] = {}
     if signals.honeypot:
         # Akismet's protocol has no review: a filled honeypot is blatant spam here, as it is
         # to Akismet (intake holds a clean-looking one for a person instead).
@@ -364,6 +453,13 @@ def comment_check() -> Response:
     elif decision.status is Status.SPAM:
         spam = True
         discard = any(r.code in ("honeypot", "spam_score") for r in decision.reasons)
+    elif decision.status is Status.REJECTED:
+        # Akismet knows only spam or not: what intake would refuse (abuse, a banned word)
+        # goes to the site's spam folder too, with the reason for whoever looks.
+        spam, discard = True, False
+        headers["X-akismet-debug-help"] = "Refused as abuse: " + "; ".join(
+            f"{r.code} {r.detail}".strip() for r in decision.reasons
+        )
     elif scores is None:
         log.warning("akismet comment-check for site %s: not checked (no model)", site.name)
         message = "The spam model is not available; the comment was not checked. Try again later."
@@ -382,7 +478,8 @@ def comment_check() -> Response:
         ", discard" if discard else "",
         codes,
     )
-    headers = {"X-akismet-pro-tip": "discard"} if discard else {}
+    if discard:
+        headers["X-akismet-pro-tip"] = "discard"
     return _text("true" if spam else "false", headers=headers)
 
 

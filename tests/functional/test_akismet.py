@@ -6,6 +6,8 @@ request, whatever its host, to the app, as a changed API address would in produc
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -195,9 +197,88 @@ def test_the_spam_thresholds(
     assert connect(app).comment_check(IP, **CIVIL) == expected
 
 
-def test_abuse_alone_is_not_spam(make_app: Callable[..., Flask], connect: Connect) -> None:
+def test_abuse_the_service_would_refuse_is_spam_with_the_reason(
+    make_app: Callable[..., Flask], connect: Connect, site_key: str
+) -> None:
     app = make_app(FIXED_SCORES={"spam": 0.01, "abuse": 0.99})
+    insult = {**CIVIL, "comment_content": "You are a pathetic excuse for a reporter."}
+    assert connect(app).comment_check(IP, **insult) == akismet.CheckResponse.SPAM
+    answer = app.test_client().post("/1.1/comment-check", data=form(site_key, **insult))
+    assert answer.get_data(as_text=True) == "true"
+    assert answer.headers["X-akismet-debug-help"].startswith("Refused as abuse: abuse_score")
+    assert "X-akismet-pro-tip" not in answer.headers  # a person may still want to look
+    # Abuse that names no one is held by intake, not refused: Akismet hears "not spam".
     assert connect(app).comment_check(IP, **CIVIL) == akismet.CheckResponse.HAM
+
+
+def test_new_site_keys_fit_the_wordpress_plugin(db_session: Session) -> None:
+    _, key = create_site_key(db_session, name="wordpress")
+    assert re.fullmatch(r"[0-9a-f]{12}", key)  # the plugin keeps [a-f0-9] and wants 12
+    _, long_key = create_site_key(db_session, name="backend", long=True)
+    assert re.fullmatch(r"[0-9a-f]{48}", long_key)
+
+
+def test_the_key_may_come_as_the_hosts_first_label(
+    model_app: Flask, site_key: str, db_session: Session
+) -> None:
+    # akismet-api (npm, as Coral Talk uses it) sends the key only in the host name.
+    with httpx.Client(
+        transport=httpx.WSGITransport(app=model_app),
+        base_url=f"https://{site_key}.rest.akismet.com",
+    ) as http:
+        check = http.post("/1.1/comment-check", data={"blog": BLOG, "user_ip": IP, **SPAM})
+        assert check.text == "true"
+        submitted = http.post("/1.1/submit-ham", data={"blog": BLOG, "user_ip": IP, **CIVIL})
+        assert submitted.text == "Thanks for making the web a better place."
+        assert count(db_session, FeedbackLabel) == 1
+        unknown = httpx.Client(
+            transport=httpx.WSGITransport(app=model_app),
+            base_url="https://0123456789ab.rest.akismet.com",
+        ).post("/1.1/comment-check", data={"blog": BLOG, "user_ip": IP, **CIVIL})
+        assert unknown.text == "invalid"
+
+
+def test_what_the_wordpress_plugin_asks_besides_checks(model_app: Flask, site_key: str) -> None:
+    client = model_app.test_client()
+    assert client.get("/1.1/test").get_data(as_text=True) == "connected"
+    subscription = client.post("/1.1/get-subscription", data={"key": site_key, "blog": BLOG})
+    account = json.loads(subscription.get_data(as_text=True))
+    assert account["status"] == "active"
+    assert account["api_key"] == site_key
+    assert account["limit_reached"] is False
+    wrong = client.post("/1.1/get-subscription", data={"key": "0123456789ab", "blog": BLOG})
+    assert wrong.get_data(as_text=True) == "invalid"
+    for interval in ("6-months", "all"):
+        stats = client.post(
+            "/1.1/get-stats", data={"key": site_key, "blog": BLOG, "from": interval}
+        )
+        figures = json.loads(stats.get_data(as_text=True))
+        assert {"spam", "missed_spam", "false_positives", "accuracy", "time_saved"} <= set(figures)
+    gone = client.post("/1.1/deactivate", data={"key": site_key, "blog": BLOG})
+    assert gone.get_data(as_text=True) == "deactivated"
+
+
+def test_the_plugins_own_honeypot_is_read(model_app: Flask, site_key: str) -> None:
+    client = model_app.test_client()
+    trapped = client.post(
+        "/1.1/comment-check", data=form(site_key, **CIVIL, POST_ak_hp_textarea="I am a bot")
+    )
+    assert trapped.get_data(as_text=True) == "true"
+    assert trapped.headers["X-akismet-pro-tip"] == "discard"
+    empty = client.post("/1.1/comment-check", data=form(site_key, **CIVIL, POST_ak_hp_textarea=""))
+    assert empty.get_data(as_text=True) == "false"
+
+
+def test_successful_answers_carry_no_rate_limit_headers(
+    make_app: Callable[..., Flask], site_key: str
+) -> None:
+    app = make_app(SCORER_BACKEND="sklearn", RATELIMIT_ENABLED=True, SITE_RATE_LIMIT="2/minute")
+    client = app.test_client()
+    answers = [client.post("/1.1/comment-check", data=form(site_key, **CIVIL)) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    for answer in answers[:2]:
+        assert not [h for h in answer.headers if h[0].lower().startswith(("x-ratelimit", "retry"))]
+    assert int(answers[2].headers["Retry-After"]) > 0
 
 
 def test_a_filled_honeypot_is_discarded(model_app: Flask, connect: Connect) -> None:
