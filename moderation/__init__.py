@@ -10,7 +10,7 @@ from flask import Flask
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: config, logging, database, scorer, error handlers, blueprints."""
-    from moderation import db, deadline, logs, metrics, ratelimit, security
+    from moderation import db, deadline, logs, metrics, ratelimit, retention, security
     from moderation.config import load_config
     from moderation.errors import register_error_handlers
     from moderation.services import scoring
@@ -32,6 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)
     db.init_app(app)
     deadline.init_app(app)
+    retention.init_app(app)  # after the deadline: a stalled purge cannot hang a request
     scoring.init_app(app)
     metrics.init_app(app)
     csrf.init_app(app)

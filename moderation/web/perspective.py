@@ -86,18 +86,24 @@ import json
 import logging
 import math
 import sys
+import traceback
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from moderation.db import get_session
+from moderation import deadline
+from moderation.db import get_engine, get_session
+from moderation.errors import DeadlineExceededError
 from moderation.ml.features import CommentInput
 from moderation.ml.language import UNDETERMINED
 from moderation.ml.language import detect as detect_language
 from moderation.ml.model import Contribution
+from moderation.ratelimit import retry_after
 from moderation.services.feedback import LabelCapError, record_label
 from moderation.services.scoring import get_scorer
 from moderation.services.sitekeys import find_site_key
@@ -217,14 +223,33 @@ def _perspective_error(error: PerspectiveError) -> Response:
 @bp.errorhandler(HTTPException)
 def _http_error(error: HTTPException) -> Response:
     code = error.code or 500
-    return PerspectiveError(
+    response = PerspectiveError(
         code, _STATUS.get(code, "UNKNOWN"), error.description or error.name
     ).response()
+    if code == 429:  # a rate limit: say when to come back
+        response.headers["Retry-After"] = str(retry_after())
+    return response
 
 
 @bp.errorhandler(Exception)
 def _unexpected(error: Exception) -> Response:
-    log.exception("perspective: unhandled error")
+    if isinstance(error, OperationalError | InterfaceError | SQLAlchemyTimeoutError) or (
+        deadline.expired() or isinstance(error, DeadlineExceededError)
+    ):
+        deadline.disarm()
+        log.error("perspective: a dependency is unavailable (%s)", error.__class__.__name__)
+        get_engine(current_app).dispose()
+        response = PerspectiveError(
+            503, "UNAVAILABLE", "The service is briefly unavailable; try again shortly."
+        ).response()
+        response.headers["Retry-After"] = "5"
+        return response
+    # The kind and the place, not the message: a message may quote the comment.
+    log.error(
+        "perspective: unhandled error %s\n%s",
+        error.__class__.__name__,
+        "".join(traceback.format_tb(error.__traceback__)),
+    )
     return PerspectiveError(500, "INTERNAL", "Internal error encountered.").response()
 
 

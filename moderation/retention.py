@@ -1,0 +1,140 @@
+"""The service's own retention purge: at most hourly per process, from a request.
+
+``moderation purge`` run from cron is the main way to erase old IP addresses, user agents and
+referrers and to prune delivered webhook events (:func:`moderation.services.privacy.purge`).
+So that they are erased even where no cron job was set up, each process also runs the purge
+on a request at most once an hour (measured with :func:`time.monotonic`; the first request of
+a process runs it), in a session and transaction of its own, before the request's own work.
+
+A run is bounded (:data:`MAX_ROWS` per table, in batches), so one request never waits long;
+a bigger backlog is finished by the next runs or by ``moderation purge``. Health probes and
+static files never run it. A failure is logged (without personal data) and swallowed: a purge
+never fails a request, and the next attempt is an hour later. ``MODERATION_RETENTION_DAYS``
+of 0 or less turns the hook off.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from flask import Flask, request
+from sqlalchemy.orm import Session
+
+from moderation.db import EXTENSION as DB_EXTENSION
+from moderation.db import utcnow
+from moderation.services import privacy
+
+EXTENSION = "moderation.retention"
+INTERVAL_SECONDS = 3600.0
+MAX_ROWS = 20_000  # per table and run
+BATCH_SIZE = 2000
+_SKIPPED_BLUEPRINTS = frozenset({"health"})
+
+log = logging.getLogger("moderation.retention")
+
+
+@dataclass
+class RetentionState:
+    """When this process last ran the purge (per app)."""
+
+    clock: Callable[[], float] | None = None  # None: time.monotonic, looked up at each call
+    next_run: float | None = None  # on the clock; None: at the next request
+    runs: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def now(self) -> float:
+        """The clock's current reading."""
+        return (self.clock or time.monotonic)()
+
+
+def init_app(app: Flask, *, clock: Callable[[], float] | None = None) -> None:
+    """Register the hourly purge on ``app``'s requests (after ``db.init_app``).
+
+    Calling it again does not add a second hook: it replaces the clock and makes the purge
+    due at the next request (for tests).
+
+    :param clock: seconds on a monotonic clock (default: :func:`time.monotonic`).
+    """
+    state = app.extensions.get(EXTENSION)
+    if isinstance(state, RetentionState):
+        state.clock = clock
+        state.next_run = None
+        return
+    state = RetentionState(clock=clock)
+    app.extensions[EXTENSION] = state
+
+    @app.before_request
+    def _purge_when_due() -> None:
+        if int(app.config.get("RETENTION_DAYS") or 0) <= 0:
+            return
+        if request.blueprint in _SKIPPED_BLUEPRINTS or request.endpoint in (None, "static"):
+            return
+        if state.next_run is not None and state.now() < state.next_run:
+            return
+        if not state.lock.acquire(blocking=False):
+            return  # another thread of this process is purging
+        try:
+            if state.next_run is not None and state.now() < state.next_run:
+                return
+            # Due again in an hour whatever happens: a failing purge is not retried on
+            # every request.
+            state.next_run = state.now() + INTERVAL_SECONDS
+            state.runs += 1
+            run(app)
+        finally:
+            state.lock.release()
+
+
+def run(app: Flask) -> privacy.PurgeReport | None:
+    """One bounded purge in a session of its own, committed; ``None`` when it failed (the
+    failure is logged, never raised)."""
+    session: Session | None = None
+    try:
+        session = app.extensions[DB_EXTENSION]["sessionmaker"]()
+        report = privacy.purge(
+            session,
+            now=utcnow(),
+            retention_days=int(app.config["RETENTION_DAYS"]),
+            webhook_retention_days=int(app.config.get("WEBHOOK_RETENTION_DAYS") or 0),
+            batch_size=BATCH_SIZE,
+            max_rows=MAX_ROWS,
+        )
+        session.commit()
+    except Exception as exc:
+        # The class only: a driver's message can quote the values of a row.
+        orig = getattr(exc, "orig", None)
+        log.error(
+            "retention purge failed: %s%s",
+            exc.__class__.__name__,
+            f" ({orig.__class__.__name__})" if orig is not None else "",
+        )
+        if session is not None:
+            try:
+                session.rollback()
+            except Exception:
+                log.warning("retention purge: the rollback failed too")
+        return None
+    finally:
+        if session is not None:
+            try:
+                session.close()
+            except Exception:
+                log.warning("retention purge: could not close its session")
+    if report.comments or report.webhook_events:
+        log.info(
+            "retention purge: request metadata erased from %d comment(s), "
+            "%d delivered webhook event(s) deleted",
+            report.comments,
+            report.webhook_events,
+        )
+    if not report.complete:
+        log.warning(
+            "retention purge stopped after %d rows per table; more are due "
+            "(run `moderation purge` from cron to finish)",
+            MAX_ROWS,
+        )
+    return report
