@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -13,6 +14,7 @@ from typing import Any, TextIO
 import click
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from moderation.config import ConfigError
 from moderation.ml import artifacts
@@ -70,6 +72,7 @@ def main() -> None:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=default_data_dir,
     show_default="training/data",
+    help="Folder of labelled data (MODERATION_TRAINING_DATA_DIR).",
 )
 @models_dir_option
 @click.option("--version", default=None, help="Name of the new version (default: UTC time).")
@@ -264,10 +267,10 @@ def score(file: TextIO | None, models_dir: Path, version: str | None) -> None:
 
 @main.command()
 @click.argument("text")
-@click.option("--author", default="")
-@click.option("--email", default="")
-@click.option("--url", default="")
-@click.option("--top", default=8, show_default=True)
+@click.option("--author", default="", help="The author name, as the form would send it.")
+@click.option("--email", default="", help="The author's email address.")
+@click.option("--url", default="", help="The author's website.")
+@click.option("--top", default=8, show_default=True, help="How many features to show per head.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @models_dir_option
 @model_option
@@ -362,13 +365,22 @@ def _app(**overrides: Any) -> Flask:
         raise click.ClickException(str(exc)) from exc
 
 
+@contextlib.contextmanager
+def _session() -> Iterator[Session]:
+    """A database session of the configured app, for one command."""
+    from moderation.db import get_session
+
+    with _app(SCORER_BACKEND="fixed").app_context():
+        yield get_session()
+
+
 @main.group()
 def db() -> None:
     """Database schema (migrations)."""
 
 
 @db.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="head", show_default=True, help="The migration to upgrade to.")
 def db_upgrade(revision: str) -> None:
     """Apply migrations to the configured database (MODERATION_DATABASE_URL)."""
     from moderation.db import get_engine
@@ -409,6 +421,17 @@ def site_key_create(name: str, long_key: bool) -> None:
         except IntegrityError as exc:
             raise click.ClickException(f"a site key named {name!r} exists already") from exc
     click.echo(key)
+
+
+@site_key.command("list")
+def site_key_list() -> None:
+    """List site keys: name, when created, and whether revoked (keys are never shown again)."""
+    from moderation.services.sitekeys import list_site_keys
+
+    with _session() as session:
+        for row in list_site_keys(session):
+            state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
+            click.echo(f"{row.name:<24} created {row.created_at:%Y-%m-%d}  {state}")
 
 
 @site_key.command("revoke")
@@ -525,7 +548,11 @@ def _read_password(confirm: bool) -> str:
 @moderator.command("create")
 @click.argument("name")
 @click.option(
-    "--role", type=click.Choice(["moderator", "admin"]), default="moderator", show_default=True
+    "--role",
+    type=click.Choice(["moderator", "admin"]),
+    default="moderator",
+    show_default=True,
+    help="Admins may also see and manage other moderators' work.",
 )
 def moderator_create(name: str, role: str) -> None:
     """Create moderator NAME; the password comes from a prompt or the first line of stdin."""
@@ -543,6 +570,48 @@ def moderator_create(name: str, role: str) -> None:
             raise click.ClickException(exc.message) from exc
         session.commit()
     click.echo(f"created {role} {name}")
+
+
+@moderator.command("list")
+def moderator_list() -> None:
+    """List moderator accounts: name, role, and whether disabled."""
+    from moderation.services.moderators import list_moderators
+
+    with _session() as session:
+        for account in list_moderators(session):
+            state = "disabled" if account.disabled_at else "active"
+            click.echo(f"{account.name:<24} {account.role.value:<10} {state}")
+
+
+@moderator.command("enable")
+@click.argument("name")
+def moderator_enable(name: str) -> None:
+    """Let disabled moderator NAME sign in again."""
+    from moderation.services.moderators import AccountError, enable_moderator
+
+    with _session() as session:
+        try:
+            enable_moderator(session, name=name)
+        except AccountError as exc:
+            raise click.ClickException(exc.message) from exc
+        session.commit()
+    click.echo(f"enabled {name}")
+
+
+@moderator.command("reset-password")
+@click.argument("name")
+def moderator_reset_password(name: str) -> None:
+    """Set a new password for NAME (from a prompt or the first line of stdin)."""
+    from moderation.services.moderators import AccountError, set_password
+
+    password = _read_password(confirm=True)
+    with _session() as session:
+        try:
+            set_password(session, name=name, password=password)
+        except AccountError as exc:
+            raise click.ClickException(exc.message) from exc
+        session.commit()
+    click.echo(f"new password set for {name}")
 
 
 @moderator.command("token")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -100,3 +101,23 @@ def revoke_tokens(session: Session, *, name: str) -> int:
         token.revoked_at = utcnow()
     session.flush()
     return len(tokens)
+
+
+def list_moderators(session: Session) -> Sequence[Moderator]:
+    """Every account, by name."""
+    return session.scalars(select(Moderator).order_by(Moderator.name)).all()
+
+
+def enable_moderator(session: Session, *, name: str) -> None:
+    """Let a disabled account in again (its old tokens stay revoked if they were)."""
+    _named(session, name).disabled_at = None
+    session.flush()
+
+
+def set_password(session: Session, *, name: str, password: str) -> None:
+    """Give an account a new password (sign-in sessions made with the old one stay valid until
+    they expire; disable and enable the account to end them at once)."""
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"A password has at least {MIN_PASSWORD} characters.")
+    _named(session, name).password_hash = generate_password_hash(password)
+    session.flush()

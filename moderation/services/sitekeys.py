@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -50,3 +51,8 @@ def revoke_site_key(session: Session, *, name: str) -> bool:
         return False
     row.revoked_at = utcnow()
     return True
+
+
+def list_site_keys(session: Session) -> Sequence[SiteKey]:
+    """Every site key, by name (the keys themselves are not stored)."""
+    return session.scalars(select(SiteKey).order_by(SiteKey.name)).all()

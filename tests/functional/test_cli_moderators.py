@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,57 @@ def test_train_includes_moderator_labels(database: str, tmp_path: Path) -> None:
     report = (models / "m1" / "report.md").read_text()
     assert "moderator_labels: 3" in report
     assert "feedback_labels: 1" in report
+
+
+def test_list_enable_and_reset_password(database: str) -> None:
+    runner = CliRunner()
+    runner.invoke(
+        main, ["moderator", "create", "alice", "--role", "admin"], input="long enough pw\n"
+    )
+    runner.invoke(main, ["moderator", "create", "bob"], input="another long pw\n")
+    runner.invoke(main, ["moderator", "disable", "bob"])
+    listed = runner.invoke(main, ["moderator", "list"])
+    assert listed.exit_code == 0, listed.output
+    lines = {line.split()[0]: line.split()[1:] for line in listed.output.splitlines()}
+    assert lines == {"alice": ["admin", "active"], "bob": ["moderator", "disabled"]}
+    assert runner.invoke(main, ["moderator", "enable", "bob"]).exit_code == 0
+    reset = runner.invoke(
+        main, ["moderator", "reset-password", "bob"], input="brand new password\n"
+    )
+    assert reset.exit_code == 0, reset.output
+    assert runner.invoke(main, ["moderator", "reset-password", "bob"], input="short\n").exit_code
+    with create_app({"SCORER_BACKEND": "fixed"}).app_context():
+        session = get_session()
+        assert authenticate(session, name="bob", password="brand new password") is not None
+        assert authenticate(session, name="bob", password="another long pw") is None
+    assert runner.invoke(main, ["moderator", "enable", "nobody"]).exit_code != 0
+
+
+def test_site_key_list_shows_names_and_states_never_keys(database: str) -> None:
+    runner = CliRunner()
+    key = runner.invoke(main, ["site-key", "create", "news"]).output.strip()
+    runner.invoke(main, ["site-key", "create", "old"])
+    runner.invoke(main, ["site-key", "revoke", "old"])
+    listed = runner.invoke(main, ["site-key", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert key not in listed.output
+    assert "revoked" in next(line for line in listed.output.splitlines() if line.startswith("old"))
+    assert "active" in next(line for line in listed.output.splitlines() if line.startswith("news"))
+
+
+def test_every_option_of_every_command_has_help_text() -> None:
+    import click
+
+    def commands(group: click.Group, path: str) -> Iterator[tuple[str, click.Command]]:
+        for name, command in group.commands.items():
+            yield f"{path} {name}", command
+            if isinstance(command, click.Group):
+                yield from commands(command, f"{path} {name}")
+
+    missing = [
+        f"{path} {param.opts[0]}"
+        for path, command in commands(main, "moderation")
+        for param in command.params
+        if isinstance(param, click.Option) and not param.help
+    ]
+    assert missing == []
