@@ -7,9 +7,17 @@ PORT ?= 8000
 
 .PHONY: install run test test-fast lint model bench bench-intake bench-adversarial clean
 
-$(STAMP): pyproject.toml
+# Serving needs the package alone; the tests and tools (Playwright, mypy, schemathesis, the
+# peer model...) come with the dev extra, for make test only.
+SERVE_STAMP := $(VENV)/.installed-serve
+
+$(SERVE_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(SERVE_STAMP)
+
+$(STAMP): $(SERVE_STAMP)
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
@@ -23,7 +31,7 @@ var/secret_key:
 	chmod 600 $@
 
 # Plain HTTP on loopback: cookies without the Secure flag, the demo article page on.
-run: $(STAMP) var/secret_key
+run: $(SERVE_STAMP) var/secret_key
 	MODERATION_SECRET_KEY="$${MODERATION_SECRET_KEY:-$$(cat var/secret_key)}" $(BIN)/moderation db upgrade
 	MODERATION_SECRET_KEY="$${MODERATION_SECRET_KEY:-$$(cat var/secret_key)}" PORT=$(PORT) \
 		MODERATION_SESSION_COOKIE_SECURE="$${MODERATION_SESSION_COOKIE_SECURE:-false}" \
@@ -43,8 +51,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-# Retrain the shipped model (deterministic: same data, same bytes); activate it if it passes
-# the quality gate (training/checks/floors.json, and no worse than the active model).
+# Retrain (deterministic: same data, same bytes) into var/models and activate the new version if
+# it passes the quality gate (training/checks/floors.json, and no worse than the active model).
+# The shipped version in models/ is never touched (--models-dir models writes there).
 model: $(STAMP)
 	$(BIN)/moderation train --activate
 

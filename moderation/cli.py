@@ -28,8 +28,14 @@ _CHUNK = 1000
 
 
 def default_models_dir() -> Path:
-    """``MODERATION_MODELS_DIR``, else the repository's ``models/``."""
-    return Path(os.environ.get("MODERATION_MODELS_DIR") or PROJECT_ROOT / "models")
+    """``MODERATION_MODELS_DIR``, else ``var/models`` (trained versions, outside the checkout)."""
+    return Path(os.environ.get("MODERATION_MODELS_DIR") or PROJECT_ROOT / "var" / "models")
+
+
+def _store(models_dir: Path) -> artifacts.ModelStore:
+    """``models_dir`` over the shipped versions (``MODERATION_SHIPPED_MODELS_DIR``)."""
+    shipped = os.environ.get("MODERATION_SHIPPED_MODELS_DIR", str(PROJECT_ROOT / "models"))
+    return artifacts.ModelStore(models_dir, Path(shipped) if shipped else None)
 
 
 def default_data_dir() -> Path:
@@ -43,8 +49,9 @@ models_dir_option = click.option(
     "--models-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=default_models_dir,
-    show_default="models/",
-    help="Folder of model versions.",
+    show_default="var/models",
+    help="Folder of trained model versions and the ACTIVE pointer (the shipped versions in "
+    "models/ stay readable).",
 )
 model_option = click.option(
     "--model", "version", default=None, help="Model version (default: the active one)."
@@ -52,13 +59,10 @@ model_option = click.option(
 
 
 def _load(models_dir: Path, version: str | None) -> artifacts.ModelArtifact:
-    name = version or artifacts.active_version(models_dir)
-    if name is None:
-        raise click.ClickException(f"no model in {models_dir}; run `moderation train` first")
     try:
-        return artifacts.load_model(models_dir / name)
+        return _store(models_dir).load(version)
     except artifacts.ArtifactError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(f"{exc}; run `moderation train` first") from exc
 
 
 @click.group()
@@ -129,10 +133,11 @@ def train(
         progress(f"{len(extra)} labels from moderators' decisions and sites' feedback")
     checks_dir = data_dir.parent / "checks"
     previous = None
-    active = artifacts.active_version(models_dir)
+    store = _store(models_dir)
+    active = store.active()
     if active is not None:
         try:
-            previous = artifacts.load_model(models_dir / active)
+            previous = store.load(active)
         except artifacts.ArtifactError as exc:
             progress(f"the active model {active} cannot be loaded, nothing to compare: {exc}")
     try:
@@ -167,7 +172,7 @@ def train(
             f"model {result.version} not activated: it fails the quality gate "
             "(see above; --force activates it anyway)"
         )
-    artifacts.activate(models_dir, result.version)
+    store.activate(result.version)
     click.echo(f"model {result.version} activated" + (" despite the gate" if problems else ""))
 
 
@@ -317,25 +322,27 @@ def models() -> None:
 @models.command("list")
 @models_dir_option
 def models_list(models_dir: Path) -> None:
-    """List versions, marking the active one."""
-    active = artifacts.active_version(models_dir)
-    for name in artifacts.list_versions(models_dir):
-        manifest = artifacts.read_manifest(models_dir / name)
+    """List model versions (trained and shipped); * marks the active one."""
+    store = _store(models_dir)
+    active = store.active()
+    for name in store.versions():
+        manifest = artifacts.read_manifest(store.path_of(name))
         heads = manifest.get("heads", {})
         thresholds = " ".join(
             f"{h}={v['thresholds']['allow']}/{v['thresholds']['reject']}" for h, v in heads.items()
         )
-        mark = "*" if name == active else " "
-        click.echo(f"{mark} {name}  {manifest.get('created_at', '')}  {thresholds}")
+        marker = "*" if name == active else " "
+        shipped = " (shipped)" if store.path_of(name).parent != models_dir else ""
+        click.echo(f"{marker} {name}{shipped}  {manifest.get('created_at', '')}  {thresholds}")
 
 
 @models.command("activate")
 @click.argument("version")
 @models_dir_option
 def models_activate(version: str, models_dir: Path) -> None:
-    """Make VERSION the active model (it is verified first)."""
+    """Make VERSION the active model (running services switch within seconds)."""
     _load(models_dir, version)
-    artifacts.activate(models_dir, version)
+    _store(models_dir).activate(version)
     click.echo(f"active model: {version}")
 
 
@@ -343,13 +350,14 @@ def models_activate(version: str, models_dir: Path) -> None:
 @models_dir_option
 def models_rollback(models_dir: Path) -> None:
     """Activate the version before the active one."""
-    versions = artifacts.list_versions(models_dir)
-    active = artifacts.active_version(models_dir)
+    store = _store(models_dir)
+    versions = store.versions()
+    active = store.active()
     if active not in versions or versions.index(active) == 0:
-        raise click.ClickException("no earlier model version to roll back to")
+        raise click.ClickException("there is no earlier version to roll back to")
     previous = versions[versions.index(active) - 1]
     _load(models_dir, previous)
-    artifacts.activate(models_dir, previous)
+    store.activate(previous)
     click.echo(f"active model: {previous} (was {active})")
 
 

@@ -20,10 +20,13 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS: dict[str, Any] = {
     "ENV": "production",  # "production" | "development" | "testing"
     "DATABASE_URL": f"sqlite:///{PROJECT_ROOT / 'var' / 'moderation.db'}",
-    "MODELS_DIR": str(PROJECT_ROOT / "models"),
-    "MODEL_VERSION": None,  # None: the version named by models/ACTIVE
+    # Trained model versions and the ACTIVE pointer (writable, outside the checkout), over the
+    # read-only versions shipped in the repository's models/ (SHIPPED_MODELS_DIR; "" for none).
+    "MODELS_DIR": str(PROJECT_ROOT / "var" / "models"),
+    "SHIPPED_MODELS_DIR": str(PROJECT_ROOT / "models"),
+    "MODEL_VERSION": None,  # None: the active version
     "SCORER_BACKEND": "sklearn",  # "sklearn" | "fixed" (tests, or running without a model)
-    "RELOAD_SECONDS": 2,  # how often a worker looks at models/ACTIVE for a new version
+    "RELOAD_SECONDS": 2,  # how often a worker looks at the ACTIVE pointer for a new version
     "FIXED_SCORES": {"spam": 0.0, "abuse": 0.0},
     # Which of the model's threshold sets to use: "lenient" (fewer comments held for review,
     # more risk of publishing spam or abuse), "balanced" or "strict" (more held, less risk).

@@ -164,6 +164,9 @@ BASE_CONFIG: dict[str, Any] = {
     "RATELIMIT_ENABLED": False,  # tests of the limits turn them on
     "DEMO_PAGE": True,
     "REQUIRE_FORM_TOKEN": False,  # the token tests turn it on
+    # The shipped model, never a version a developer trained into var/models.
+    "MODELS_DIR": str(MODELS_DIR),
+    "SHIPPED_MODELS_DIR": "",
 }
 
 
@@ -227,6 +230,8 @@ def sqlite_app(path: Path, **config: Any) -> Flask:
             "DATABASE_URL": f"sqlite:///{path}",
             "DEMO_PAGE": True,
             "REQUIRE_FORM_TOKEN": False,
+            "MODELS_DIR": str(MODELS_DIR),
+            "SHIPPED_MODELS_DIR": "",
             **config,
         }
     )

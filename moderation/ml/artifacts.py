@@ -288,3 +288,70 @@ def activate(models_dir: Path, version: str) -> None:
     ) as fh:
         fh.write(version + "\n")
     os.replace(fh.name, models_dir / ACTIVE)
+
+
+@dataclass(frozen=True)
+class ModelStore:
+    """Where model versions live: a writable folder over the read-only shipped one.
+
+    Trained versions and the ``ACTIVE`` pointer go into ``writable`` (``var/models`` by
+    default), never into the checkout; the versions shipped in the repository's ``models/``
+    stay readable. The active version is the writable folder's pointer, else the shipped
+    folder's, else the newest version found.
+    """
+
+    writable: Path
+    shipped: Path | None = None
+
+    def _folders(self) -> list[Path]:
+        folders = [self.writable]
+        if self.shipped is not None and self.shipped.resolve() != self.writable.resolve():
+            folders.append(self.shipped)
+        return folders
+
+    def versions(self) -> list[str]:
+        """Every version in either folder, oldest first."""
+        return sorted({v for folder in self._folders() for v in list_versions(folder)})
+
+    def path_of(self, version: str) -> Path:
+        """The folder of ``version``.
+
+        :raises ArtifactError: no such version.
+        """
+        if not _VERSION_RE.match(version):
+            raise ArtifactError(f"invalid version name {version!r}")
+        for folder in self._folders():
+            if (folder / version / MANIFEST).is_file():
+                return folder / version
+        raise ArtifactError(f"no model version {version!r} in {self.writable} or {self.shipped}")
+
+    def active(self) -> str | None:
+        """The version in use."""
+        for folder in self._folders():
+            pointer = folder / ACTIVE
+            if pointer.is_file():
+                name = pointer.read_text(encoding="utf-8").strip()
+                if name:
+                    return name
+        versions = self.versions()
+        return versions[-1] if versions else None
+
+    def activate(self, version: str) -> None:
+        """Make ``version`` the one in use (the pointer is written in the writable folder)."""
+        self.path_of(version)
+        self.writable.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "w", dir=self.writable, delete=False, encoding="utf-8", suffix=".tmp"
+        ) as fh:
+            fh.write(version + "\n")
+        os.replace(fh.name, self.writable / ACTIVE)
+
+    def load(self, version: str | None = None) -> ModelArtifact:
+        """Load ``version`` (the active one by default), verified.
+
+        :raises ArtifactError: no model, or it fails verification.
+        """
+        name = version or self.active()
+        if name is None:
+            raise ArtifactError(f"no model in {self.writable} or {self.shipped}")
+        return load_model(self.path_of(name))

@@ -13,13 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 import sklearn
 from flask import Flask, current_app
 
-from moderation.ml.artifacts import (
-    HEADS,
-    ArtifactError,
-    ModelArtifact,
-    active_version,
-    load_model,
-)
+from moderation.ml.artifacts import HEADS, ArtifactError, ModelArtifact, ModelStore
 from moderation.ml.features import CommentInput, to_rows
 from moderation.ml.model import CompiledHead, Contribution, explain, predict_many
 from moderation.services.policy import Thresholds
@@ -133,17 +127,20 @@ def load_scorer(config: Mapping[str, Any]) -> Scorer:
         return FixedScorer(dict(config["FIXED_SCORES"]), DEFAULT_FIXED_THRESHOLDS)
     if config["SCORER_BACKEND"] != "sklearn":
         raise ArtifactError(f"unknown scorer backend {config['SCORER_BACKEND']!r}")
-    models_dir = Path(config["MODELS_DIR"])
-    version = config.get("MODEL_VERSION") or active_version(models_dir)
-    if version is None:
-        raise ArtifactError(f"no model in {models_dir}")
-    return SklearnScorer(load_model(models_dir / version), strictness=config.get("STRICTNESS"))
+    artifact = model_store(config).load(config.get("MODEL_VERSION") or None)
+    return SklearnScorer(artifact, strictness=config.get("STRICTNESS"))
+
+
+def model_store(config: Mapping[str, Any]) -> ModelStore:
+    """The configured model folders (trained versions over the shipped ones)."""
+    shipped = config.get("SHIPPED_MODELS_DIR")
+    return ModelStore(Path(config["MODELS_DIR"]), Path(shipped) if shipped else None)
 
 
 class ScorerHolder:
     """The process's scorer, swapped for the newly activated model without a restart.
 
-    At most every ``RELOAD_SECONDS`` a request looks at ``models/ACTIVE``; when it names
+    At most every ``RELOAD_SECONDS`` a request looks at the ``ACTIVE`` pointer; when it names
     another version, that version is loaded and verified, then replaces the old scorer in one
     assignment. Requests already scoring keep the scorer they started with. A version that
     fails to load leaves the old one in place.
@@ -179,7 +176,7 @@ class ScorerHolder:
         return self.scorer
 
     def _maybe_reload(self) -> None:
-        active = active_version(Path(self.config["MODELS_DIR"]))
+        active = model_store(self.config).active()
         current = self.scorer.version if self.scorer is not None else None
         if active is None or active == current or not self._lock.acquire(blocking=False):
             return

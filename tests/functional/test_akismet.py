@@ -332,7 +332,7 @@ def test_akismet_test_values(model_app: Flask, connect: Connect) -> None:
 def test_without_a_model_the_check_fails_instead_of_guessing(
     make_app: Callable[..., Flask], connect: Connect, site_key: str, tmp_path: Path
 ) -> None:
-    app = make_app(SCORER_BACKEND="sklearn", MODELS_DIR=str(tmp_path))
+    app = make_app(SCORER_BACKEND="sklearn", MODELS_DIR=str(tmp_path), SHIPPED_MODELS_DIR="")
     with pytest.raises(akismet.RequestError):
         connect(app).comment_check(IP, **CIVIL)
     response = app.test_client().post("/1.1/comment-check", data=form(site_key, **CIVIL))

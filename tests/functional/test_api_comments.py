@@ -431,7 +431,7 @@ def test_a_trusted_author_skips_review_when_the_model_is_unsure(
 def test_without_a_model_every_comment_waits(
     make_app: Callable[..., Flask], tmp_path: Any, db_session: Session
 ) -> None:
-    app = make_app(SCORER_BACKEND="sklearn", MODELS_DIR=str(tmp_path))
+    app = make_app(SCORER_BACKEND="sklearn", MODELS_DIR=str(tmp_path), SHIPPED_MODELS_DIR="")
     client = app.test_client()
     response = client.post("/comments", json=payload())
     assert response.json["status"] == "pending"

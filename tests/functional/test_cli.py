@@ -16,6 +16,12 @@ from tests.conftest import DATA_DIR, MODELS_DIR, ROOT
 pytestmark = pytest.mark.functional
 
 
+@pytest.fixture(autouse=True)
+def _only_the_given_models_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each command sees the --models-dir it is given, not also the shipped versions."""
+    monkeypatch.setenv("MODERATION_SHIPPED_MODELS_DIR", "")
+
+
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()

@@ -355,7 +355,9 @@ def test_a_wrong_or_revoked_key_is_refused_as_google_does(
 def test_without_a_model_analyze_is_503(
     make_app: Callable[..., Flask], key: str, tmp_path: Path
 ) -> None:
-    client = make_app(SCORER_BACKEND="sklearn", MODELS_DIR=str(tmp_path)).test_client()
+    client = make_app(
+        SCORER_BACKEND="sklearn", MODELS_DIR=str(tmp_path), SHIPPED_MODELS_DIR=""
+    ).test_client()
     google_error(analyze(client, key, coral_request(CIVIL)), 503, "UNAVAILABLE")
 
 

@@ -114,3 +114,32 @@ def test_activate_and_active_version(tiny_model_dir: Path) -> None:
     assert (tiny_model_dir / "ACTIVE").read_text().strip() == "tiny"
     with pytest.raises(artifacts.ArtifactError):
         artifacts.activate(tiny_model_dir, "nope")
+
+
+def test_the_store_reads_shipped_versions_and_writes_only_its_own_folder(
+    tmp_path: Path, tiny_pipeline: Pipeline
+) -> None:
+    shipped, trained = tmp_path / "models", tmp_path / "var" / "models"
+    for folder, version in ((shipped, "v1"), (trained, "v2")):
+        artifacts.save_model(
+            folder,
+            version=version,
+            pipelines={"spam": tiny_pipeline, "abuse": tiny_pipeline},
+            thresholds={"spam": Thresholds(0.3, 0.8), "abuse": Thresholds(0.3, 0.8)},
+            metadata={},
+        )
+    artifacts.activate(shipped, "v1")
+    before = {p: p.read_bytes() for p in shipped.rglob("*") if p.is_file()}
+    store = artifacts.ModelStore(trained, shipped)
+    assert store.versions() == ["v1", "v2"]
+    assert store.active() == "v1"  # nothing activated here yet: the shipped pointer
+    store.activate("v2")
+    assert store.active() == "v2"
+    assert (trained / "ACTIVE").read_text().strip() == "v2"
+    assert store.load().version == "v2"
+    store.activate("v1")  # a shipped version can be active; its files stay where they are
+    assert store.load().path == shipped / "v1"
+    assert {p: p.read_bytes() for p in shipped.rglob("*") if p.is_file()} == before
+    with pytest.raises(artifacts.ArtifactError):
+        store.activate("v3")
+    assert artifacts.ModelStore(tmp_path / "empty").active() is None
