@@ -169,6 +169,12 @@ def review_priority(scores: Scores | None, thresholds: Mapping[str, Thresholds])
 def _check_flood(session: Session, *, ip: str, email: str, now: datetime, seconds: int) -> None:
     if seconds <= 0:
         return
+    if session.get_bind().dialect.name == "postgresql":
+        # One writer per address and per email at a time, across every worker and host: the
+        # lock lasts until this transaction ends, so the next one sees this comment. (SQLite
+        # has one writer at a time anyway.) Sorted, so two writers never wait on each other.
+        for key in sorted({f"flood:email:{email.lower()}", f"flood:ip:{ip}"} - {"flood:ip:"}):
+            session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
     since = now - timedelta(seconds=seconds)
     who = [Comment.email == email]
     if ip:

@@ -185,12 +185,19 @@ def claim_next(
 
 
 def release(session: Session, *, comment_id: int, moderator: Moderator) -> Comment:
-    """Give a lease back."""
+    """Give a lease back.
+
+    :raises ConflictError: the comment changed meanwhile (decided, or claimed anew): the
+        version the lease was read at no longer matches.
+    """
     comment = _get(session, comment_id)
     if comment.claimed_by == moderator.id:
         comment.claimed_by = None
         comment.claim_expires_at = None
-        session.flush()
+        try:
+            session.flush()  # UPDATE ... WHERE version = <loaded>
+        except StaleDataError as exc:
+            raise ConflictError() from exc
     return comment
 
 
