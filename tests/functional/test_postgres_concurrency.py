@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.functional
 
 
 @pytest.fixture(scope="module")
-def pg() -> Engine:
+def pg() -> Iterator[Engine]:
     url = _postgres_or_skip()
     engine = fresh_database(url)
     yield engine
@@ -100,7 +101,9 @@ def test_a_release_that_lost_a_race_is_a_409(pg: Engine) -> None:
         setup.commit()
         comment_id, moderator_id = item.id, moderator.id
     with Session(pg) as a, Session(pg) as b:
-        rq.claim(a, comment_id=comment_id, moderator=a.get(type(moderator), moderator_id))
+        theirs = a.get(type(moderator), moderator_id)
+        assert theirs is not None
+        rq.claim(a, comment_id=comment_id, moderator=theirs)
         a.commit()
         mine = b.get(type(moderator), moderator_id)
         assert mine is not None
@@ -109,7 +112,7 @@ def test_a_release_that_lost_a_race_is_a_409(pg: Engine) -> None:
         rq.decide(
             a,
             comment_id=comment_id,
-            moderator=a.get(type(moderator), moderator_id),
+            moderator=theirs,
             action=rq.Action.APPROVE,
         )
         a.commit()
