@@ -2,29 +2,34 @@
 
 Run by hand, not by pytest; everything stays on 127.0.0.1 and every step is bounded in time:
 
-    python benchmarks/bench_intake.py [--duration 20] [--connections 16] [--threads 2]
-                                      [--workers 2] [--warmup 2] [--keep]
+    python benchmarks/bench_intake.py [--database sqlite|postgresql] [--duration 20]
+                                      [--connections 16] [--threads 2] [--workers 2]
+                                      [--warmup 2] [--keep]
 
-What it does:
+What it does, once for the service and once for the reference, in the same run:
 
-1. makes a temporary SQLite database and applies the migrations (``moderation db upgrade``);
-2. starts the service as ``make run`` does (``gunicorn --config gunicorn.conf.py wsgi:app``) on a
-   free 127.0.0.1 port, with the shipped model, a random secret key and
-   ``MODERATION_FLOOD_SECONDS=0``: all the load comes from one address, so the 15 s flood rule
-   would refuse nearly every comment;
-3. waits for ``/readyz``, warms up briefly, then runs wrk with ``benchmarks/intake.lua`` (a
-   distinct, realistic JSON comment on every request; answers counted by status);
-4. waits for the last in-flight requests to finish, stops gunicorn (SIGTERM) and counts the
-   rows of ``comments``: every comment answered 201 must be stored, and every extra row must be
-   one of the requests still in flight when wrk stopped (wrk ends on the clock and never reads
-   their answers);
-5. runs the same wrk load against ``benchmarks/bare_app.py`` (Flask alone, same worker count),
-   so the intake's throughput can be given as a share of what Flask and gunicorn allow here.
+1. makes a fresh database (SQLite in a temporary folder, or a new PostgreSQL database on
+   ``--postgres-url``'s server, dropped at the end) and applies the migrations;
+2. starts the service as in production (``gunicorn --config gunicorn.conf.py wsgi:app``) on a
+   free 127.0.0.1 port, with the shipped model and **every rule on**: the flood rule, the
+   per-address rate limit, form tokens, the webhook outbox (a webhook URL is configured; events
+   are queued with each comment, nothing delivers them during the run), behind one proxy
+   (``MODERATION_PROXY_FIX_X_FOR=1``);
+3. waits for ``/readyz``, warms up briefly, then runs wrk with ``benchmarks/intake.lua``: a
+   distinct, realistic JSON comment on every request, each from its own reader's address
+   (``X-Forwarded-For``) with its own form token, as a browser posts the form (the tokens are
+   signed here with the service's secret, issued 10 s before: as the form page would have);
+4. waits for the last in-flight requests, stops gunicorn (SIGTERM) and counts the stored
+   comments: every comment answered 201 must be stored, and every extra row must be one of the
+   requests still in flight when wrk stopped (wrk ends on the clock and never reads them);
+5. runs the same load against ``benchmarks/reference_app.py`` (Flask and one SQLAlchemy ORM
+   insert per request, same engine settings, same gunicorn workers and access log) on its own
+   fresh database, and prints the intake's throughput as a share of it.
 
-It exits 1 if any answer was not 201, wrk saw socket errors or timeouts, or the stored
-comments do not match the answers; 2 if it could not run. Inherited ``MODERATION_*`` variables
-are dropped so the service runs with its defaults. wrk shares the machine's cores with the
-server: the figures are for this whole setup, not for the server alone.
+It exits 1 if any answer was not 201, wrk saw socket errors or timeouts, a comment tripped a
+bot trap (the load is meant to look like readers), or the stored comments do not match the
+answers; 2 if it could not run. Inherited ``MODERATION_*`` variables are dropped. wrk shares
+the machine's cores with the server: the figures are for this whole setup.
 """
 
 from __future__ import annotations
@@ -36,10 +41,10 @@ import math
 import os
 import platform
 import re
+import secrets
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -47,9 +52,14 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
@@ -57,7 +67,8 @@ VENV_BIN = ROOT / ".venv" / "bin"
 LUA_SCRIPT = HERE / "intake.lua"
 HOST = "127.0.0.1"
 P99_TARGET_MS = 25.0
-# The access log line of gunicorn.conf.py, used for the bare app too (same logging work).
+RATIO_TARGET = 0.50
+# The access log line of gunicorn.conf.py, used for the reference too (same logging work).
 ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
 
 WRK_MISSING = """\
@@ -262,9 +273,18 @@ def parse_wrk(output: str) -> WrkResult:
 
 
 def run_wrk(
-    wrk: str, url: str, *, threads: int, connections: int, seconds: int, timeout: int, run_id: str
+    wrk: str,
+    url: str,
+    *,
+    threads: int,
+    connections: int,
+    seconds: int,
+    timeout: int,
+    run_id: str,
+    slot: int,
+    tokens: Path | None,
 ) -> WrkResult:
-    """One bounded wrk run with intake.lua against ``url``."""
+    """One bounded wrk run with intake.lua against ``url`` (see intake.lua for the arguments)."""
     args = [
         wrk,
         f"--threads={threads}",
@@ -276,6 +296,8 @@ def run_wrk(
         url,
         "--",
         run_id,
+        str(slot),
+        *([str(tokens)] if tokens is not None else []),
     ]
     try:
         done = subprocess.run(
@@ -293,23 +315,90 @@ def run_wrk(
     return parse_wrk(done.stdout)
 
 
-# --------------------------------------------------------------------------- database
+# --------------------------------------------------------------------------- databases
 
 
-def count_comments(db_path: Path) -> dict[str, int]:
-    """Rows of ``comments`` by status (read-only)."""
-    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30) as connection:
-        rows = connection.execute("SELECT status, count(*) FROM comments GROUP BY status")
-        return {str(status): int(count) for status, count in rows}
+@dataclass
+class Database:
+    """A fresh database for one server: its URL, and how to drop it afterwards."""
+
+    url: str
+    admin_url: str | None = None  # PostgreSQL: the server's maintenance database
+    name: str = ""
+
+    def engine(self) -> Engine:
+        """A small engine on this database, for counting rows (never the server's)."""
+        return create_engine(self.url, poolclass=NullPool)
+
+    def drop(self) -> None:
+        """Drop the PostgreSQL database (SQLite files go with the temporary folder)."""
+        if self.admin_url is None:
+            return
+        admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        with contextlib.suppress(Exception), admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        admin.dispose()
 
 
-def wait_until_settled(db_path: Path, *, quiet: float = 1.5, timeout: float = 20.0) -> None:
-    """Wait until the comment count stops moving (the requests wrk left in flight are done)."""
+def new_database(args: argparse.Namespace, workdir: Path, name: str) -> Database:
+    """A new, empty database called ``name`` on the chosen backend."""
+    if args.database == "sqlite":
+        return Database(f"sqlite:///{workdir / name}.db")
+    admin_url = args.postgres_url
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        raise BenchError(f"cannot create database {name} on {admin_url}: {exc}") from exc
+    finally:
+        admin.dispose()
+    return Database(make_url(admin_url).set(database=name).render_as_string(False), admin_url, name)
+
+
+def count_rows(database: Database, table: str, column: str | None) -> dict[str, int]:
+    """Rows of ``table``, by ``column`` when given."""
+    engine = database.engine()
+    try:
+        with engine.connect() as connection:
+            if column is None:
+                return {"": int(connection.scalar(text(f"SELECT count(*) FROM {table}")) or 0)}
+            rows = connection.execute(
+                text(f"SELECT {column}, count(*) FROM {table} GROUP BY {column}")
+            )
+            return {str(key): int(count) for key, count in rows}
+    finally:
+        engine.dispose()
+
+
+def bot_trap_count(database: Database) -> int:
+    """Stored comments that a bot trap (form token, honeypot) sent to review."""
+    codes = (
+        "honeypot",
+        "too_fast",
+        "bad_form_token",
+        "replayed_form_token",
+        "no_form_token",
+        "expired_form_token",
+    )
+    like = " OR ".join(f"reason_codes LIKE '%,{code},%'" for code in codes)
+    engine = database.engine()
+    try:
+        with engine.connect() as connection:
+            return int(connection.scalar(text(f"SELECT count(*) FROM comments WHERE {like}")) or 0)
+    finally:
+        engine.dispose()
+
+
+def wait_until_settled(
+    database: Database, table: str, *, quiet: float = 1.5, timeout: float = 20.0
+) -> None:
+    """Wait until the row count stops moving (the requests wrk left in flight are done)."""
     deadline = time.monotonic() + timeout
     last = -1
     since = time.monotonic()
     while time.monotonic() < deadline:
-        now = sum(count_comments(db_path).values())
+        now = sum(count_rows(database, table, None).values())
         if now != last:
             last, since = now, time.monotonic()
         elif time.monotonic() - since >= quiet:
@@ -320,8 +409,8 @@ def wait_until_settled(db_path: Path, *, quiet: float = 1.5, timeout: float = 20
 def server_times_ms(log_path: Path) -> list[int]:
     """Per-request server time (gunicorn's %(M)s) of the POST /comments lines in the log."""
     pattern = re.compile(r'"POST /comments" \d{3} \S+ (\d+)ms')
-    text = log_path.read_text(errors="replace")
-    return sorted(int(m.group(1)) for m in pattern.finditer(text))
+    log_text = log_path.read_text(errors="replace")
+    return sorted(int(m.group(1)) for m in pattern.finditer(log_text))
 
 
 def percentile(values: list[int], pct: float) -> float:
@@ -332,43 +421,123 @@ def percentile(values: list[int], pct: float) -> float:
     return float(values[rank])
 
 
+# --------------------------------------------------------------------------- form tokens
+
+
+def write_form_tokens(
+    folder: Path, *, secret_key: str, threads: int, per_thread: int, issued_ago: int = 10
+) -> Path:
+    """Form tokens as the form page would hand them out ``issued_ago`` seconds ago.
+
+    The same signed ``[issued, nonce]`` as ``GET /comments/form-token`` answers, one file per
+    wrk thread. Issued in the past so that no comment is sent "too fast" for a human.
+    """
+    folder.mkdir()
+    signer = URLSafeTimedSerializer(secret_key, salt="form-token")
+    issued = int(time.time()) - issued_ago
+    for thread in range(1, threads + 1):
+        lines = (signer.dumps([issued, secrets.token_hex(8)]) for _ in range(per_thread))
+        (folder / f"tokens-{thread}.txt").write_text("\n".join(lines) + "\n")
+    return folder
+
+
 # --------------------------------------------------------------------------- the runs
 
 
 @dataclass
 class Run:
-    """One server's benchmark: warm-up and measured wrk runs, and its log."""
+    """One server's benchmark: warm-up and measured wrk runs, its log and what it stored."""
 
     label: str
     result: WrkResult
     warmup: WrkResult | None
     log_path: Path
     server_ms: list[int]
+    stored: dict[str, int] = field(default_factory=dict)
+    bot_traps: int = 0
 
 
-def bench_intake(args: argparse.Namespace, wrk: str, workdir: Path, run_id: str) -> Run:
-    """Migrate a fresh database, serve the app, load it, stop it."""
-    db_path = workdir / "bench.db"
+def load(
+    args: argparse.Namespace,
+    wrk: str,
+    server: Server,
+    url: str,
+    *,
+    run_id: str,
+    slot: int,
+    tokens: tuple[Path, Path] | None,
+    settle: Callable[[], None],
+) -> tuple[WrkResult | None, WrkResult]:
+    """The warm-up and the measured wrk runs against one server."""
+    warmup = None
+    common = {
+        "threads": args.threads,
+        "connections": args.connections,
+        "timeout": args.timeout,
+    }
+    if args.warmup > 0:
+        print(f"{server.name}: warm-up, {args.warmup} s")
+        warmup = run_wrk(
+            wrk,
+            url,
+            seconds=args.warmup,
+            run_id=f"{run_id}w",
+            slot=slot,
+            tokens=tokens[0] if tokens else None,
+            **common,
+        )
+        settle()
+    print(f"{server.name}: wrk, {args.duration} s")
+    result = run_wrk(
+        wrk,
+        url,
+        seconds=args.duration,
+        run_id=run_id,
+        slot=slot + 1,
+        tokens=tokens[1] if tokens else None,
+        **common,
+    )
+    settle()
+    return warmup, result
+
+
+def _clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODERATION_")}
     env.pop("WEB_CONCURRENCY", None)
+    return env
+
+
+def bench_intake(
+    args: argparse.Namespace, wrk: str, workdir: Path, run_id: str, database: Database
+) -> Run:
+    """Migrate a fresh database, serve the app with every rule on, load it, stop it."""
+    env = _clean_env()
     port = free_port()
     metrics_dir = workdir / "metrics"
     metrics_dir.mkdir()
+    secret_key = secrets.token_hex(32)
     env.update(
         {
-            "MODERATION_DATABASE_URL": f"sqlite:///{db_path}",
-            "MODERATION_SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
-            "MODERATION_FLOOD_SECONDS": "0",
-            "MODERATION_RATELIMIT_ENABLED": "false",
+            "MODERATION_DATABASE_URL": database.url,
+            "MODERATION_SECRET_KEY": secret_key,
             "MODERATION_WORKERS": str(args.workers),
+            # One proxy in front, as in deploy/: the reader's address is X-Forwarded-For's.
+            "MODERATION_PROXY_FIX_X_FOR": "1",
+            # Events are queued with each comment (the intake's part of webhooks); nothing
+            # listens there, and the deliverer is not started.
+            "MODERATION_WEBHOOK_URL": f"http://{HOST}:9/webhook",
+            "MODERATION_WEBHOOK_SECRETS": secrets.token_hex(16),
+            # Keep the trained models (if any) of this checkout out of it: the shipped model.
+            "MODERATION_MODELS_DIR": str(workdir / "models"),
             "HOST": HOST,
             "PORT": str(port),
-            # Where the app keeps per-worker metrics files, if it does: inside our folder,
-            # so they go when it goes.
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         }
     )
-    print(f"intake: migrating {db_path}")
+    if args.ratelimit_storage:
+        env["MODERATION_RATELIMIT_STORAGE_URI"] = args.ratelimit_storage
+    env["MODERATION_SQLITE_SYNCHRONOUS"] = args.sqlite_synchronous
+    print(f"intake: migrating {database.url}")
     try:
         migrated = subprocess.run(
             [str(VENV_BIN / "moderation"), "db", "upgrade"],
@@ -384,6 +553,19 @@ def bench_intake(args: argparse.Namespace, wrk: str, workdir: Path, run_id: str)
         raise BenchError("moderation db upgrade did not finish in 120 s") from exc
     if migrated.returncode != 0:
         raise BenchError(f"moderation db upgrade failed:\n{migrated.stdout}{migrated.stderr}")
+    per_thread = 3000 * (args.duration + args.warmup) // args.threads + 1000
+    print(f"intake: signing {2 * per_thread * args.threads} form tokens")
+    tokens = (
+        write_form_tokens(
+            workdir / "tokens-warmup",
+            secret_key=secret_key,
+            threads=args.threads,
+            per_thread=per_thread,
+        ),
+        write_form_tokens(
+            workdir / "tokens", secret_key=secret_key, threads=args.threads, per_thread=per_thread
+        ),
+    )
 
     log_path = workdir / "intake-gunicorn.log"
     server = start_server(
@@ -398,44 +580,41 @@ def bench_intake(args: argparse.Namespace, wrk: str, workdir: Path, run_id: str)
         wait_until_answering(
             server, f"http://{HOST}:{port}/readyz", method="GET", body=None, status=200, timeout=120
         )
-        url = f"http://{HOST}:{port}/comments"
-        warmup = None
-        if args.warmup > 0:
-            print(f"intake: warm-up, {args.warmup} s")
-            warmup = run_wrk(
-                wrk,
-                url,
-                threads=args.threads,
-                connections=args.connections,
-                seconds=args.warmup,
-                timeout=args.timeout,
-                run_id=f"{run_id}w",
-            )
-            wait_until_settled(db_path)
-        print(f"intake: wrk, {args.duration} s")
-        result = run_wrk(
+        warmup, result = load(
+            args,
             wrk,
-            url,
-            threads=args.threads,
-            connections=args.connections,
-            seconds=args.duration,
-            timeout=args.timeout,
+            server,
+            f"http://{HOST}:{port}/comments",
             run_id=run_id,
+            slot=0,
+            tokens=tokens,
+            settle=lambda: wait_until_settled(database, "comments"),
         )
-        wait_until_settled(db_path)
     finally:
         server.stop()
-    return Run("intake", result, warmup, log_path, server_times_ms(log_path))
+    return Run(
+        "intake",
+        result,
+        warmup,
+        log_path,
+        server_times_ms(log_path),
+        stored=count_rows(database, "comments", "status"),
+        bot_traps=bot_trap_count(database),
+    )
 
 
-def bench_bare(args: argparse.Namespace, wrk: str, workdir: Path, run_id: str) -> Run:
-    """The same load against bare_app.py under gunicorn with the same worker count."""
+def bench_reference(
+    args: argparse.Namespace, wrk: str, workdir: Path, run_id: str, database: Database
+) -> Run:
+    """The same load against reference_app.py, same gunicorn settings, its own database."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODERATION_")}
-    env.pop("WEB_CONCURRENCY", None)
-    log_path = workdir / "bare-gunicorn.log"
+    env = _clean_env()
+    env["REFERENCE_DATABASE_URL"] = database.url
+    env["REFERENCE_SQLITE_SYNCHRONOUS"] = args.sqlite_synchronous
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
+    log_path = workdir / "reference-gunicorn.log"
     server = start_server(
-        "bare",
+        "reference",
         gunicorn_args(
             f"--workers={args.workers}",
             "--threads=1",
@@ -444,7 +623,7 @@ def bench_bare(args: argparse.Namespace, wrk: str, workdir: Path, run_id: str) -
             "--access-logfile=-",
             "--error-logfile=-",
             f"--access-logformat={ACCESS_LOG_FORMAT}",
-            "bare_app:app",
+            "reference_app:app",
         ),
         cwd=HERE,
         env=env,
@@ -452,33 +631,28 @@ def bench_bare(args: argparse.Namespace, wrk: str, workdir: Path, run_id: str) -
     )
     try:
         url = f"http://{HOST}:{port}/comments"
-        print(f"bare: gunicorn on {HOST}:{port}, waiting for it to answer")
+        print(f"reference: gunicorn on {HOST}:{port}, waiting for it to answer")
         wait_until_answering(server, url, method="POST", body=b"{}", status=201, timeout=60)
-        warmup = None
-        if args.warmup > 0:
-            print(f"bare: warm-up, {args.warmup} s")
-            warmup = run_wrk(
-                wrk,
-                url,
-                threads=args.threads,
-                connections=args.connections,
-                seconds=args.warmup,
-                timeout=args.timeout,
-                run_id=f"{run_id}bw",
-            )
-        print(f"bare: wrk, {args.duration} s")
-        result = run_wrk(
+        warmup, result = load(
+            args,
             wrk,
+            server,
             url,
-            threads=args.threads,
-            connections=args.connections,
-            seconds=args.duration,
-            timeout=args.timeout,
-            run_id=f"{run_id}b",
+            run_id=f"{run_id}r",
+            slot=10,
+            tokens=None,
+            settle=lambda: wait_until_settled(database, "reference_comments"),
         )
     finally:
         server.stop()
-    return Run("bare", result, warmup, log_path, server_times_ms(log_path))
+    return Run(
+        "reference",
+        result,
+        warmup,
+        log_path,
+        server_times_ms(log_path),
+        stored={"": count_rows(database, "reference_comments", None)[""] - 1},  # - the probe
+    )
 
 
 # --------------------------------------------------------------------------- report
@@ -495,111 +669,109 @@ def _wrk_version(wrk: str) -> str:
     return match.group(1) if match else "?"
 
 
+def _check_stored(run: Run, failures: list[str]) -> None:
+    runs = [run.result] + ([run.warmup] if run.warmup else [])
+    accepted = sum(r.created for r in runs)
+    in_flight = sum(r.in_flight_at_end for r in runs)
+    total = sum(run.stored.values())
+    print(
+        f"{run.label}: stored {total}; 201 answers {accepted} (warm-up included); "
+        f"in flight when wrk stopped {in_flight}: ",
+        end="",
+    )
+    if total == accepted:
+        print("stored == 201 answers, nothing lost")
+    elif accepted <= total <= accepted + in_flight:
+        print(
+            f"stored == 201 answers + {total - accepted} of the requests in flight (wrk stops on "
+            "the clock and never reads those answers): nothing lost"
+        )
+    else:
+        print(f"MISMATCH by {total - accepted}")
+        failures.append(
+            f"{run.label}: stored ({total}) != 201 answers ({accepted}) "
+            f"+ up to {in_flight} in flight"
+        )
+
+
 def report(
     args: argparse.Namespace,
     wrk: str,
     intake: Run,
-    bare: Run,
-    stored: dict[str, int],
+    reference: Run,
     load_before: tuple[float, float, float],
 ) -> list[str]:
     """Print the report; return the reasons the run failed (empty when it passed)."""
     failures: list[str] = []
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print()
-    print("=== comment intake load benchmark ===")
+    print(f"=== comment intake load benchmark ({args.database}) ===")
     print(
         f"machine: {platform.machine()}, {cores} cores, Python {platform.python_version()}, "
         f"wrk {_wrk_version(wrk)} (wrk runs on the same cores as the server)"
     )
-    load = ", ".join(f"{x:.2f}" for x in load_before)
-    busy = (
-        " (the machine was not idle: figures may be lower and noisier)"
-        if load_before[0] > 0.5
-        else ""
-    )
-    print(f"load average before the run (1, 5, 15 min): {load}{busy}")
+    load_text = ", ".join(f"{x:.2f}" for x in load_before)
+    busy = " (not idle: figures may be lower and noisier)" if load_before[0] > 0.5 else ""
+    print(f"load average before the run (1, 5, 15 min): {load_text}{busy}")
     print(
-        f"server: gunicorn, {args.workers} sync workers x 1 thread, on {HOST}; "
-        f"intake with the shipped model, SQLite in a temporary folder"
+        f"servers: gunicorn, {args.workers} sync workers x 1 thread, on {HOST}; {args.database}"
+        + (f" (synchronous={args.sqlite_synchronous})" if args.database == "sqlite" else "")
+        + "; "
+        "intake: shipped model, flood rule, per-address rate limit "
+        f"({args.ratelimit_storage or 'memory'}), form tokens, webhook outbox"
     )
     print(
         f"load: wrk {args.threads} threads, {args.connections} connections, "
         f"{args.duration} s (after a {args.warmup} s warm-up), --timeout {args.timeout} s; "
-        "a distinct JSON comment per request"
-    )
-    print(
-        "note: MODERATION_FLOOD_SECONDS=0 and MODERATION_RATELIMIT_ENABLED=false: the 15 s "
-        "flood rule and the per-address rate limit are OFF for this run, since all the load "
-        "comes from one IP address"
+        "a distinct JSON comment per request, each from its own address with its own form token"
     )
     print()
-    header = (
-        f"{'':8} {'requests':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'non-2xx':>8} {'non-201':>8} {'sock err':>9} {'server p50/p99 ms':>18}"
+    print(
+        f"{'':10} {'requests':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'non-201':>8} {'sock err':>9} {'server p50/p99 ms':>18}"
     )
-    print(header)
-    for run in (intake, bare):
+    for run in (intake, reference):
         r = run.result
         errors = sum(r.socket_errors.values())
         server = f"{percentile(run.server_ms, 50):.0f}/{percentile(run.server_ms, 99):.0f}"
         print(
-            f"{run.label:8} {r.requests:>9} {r.requests_per_s:>9.1f} {r.p50_ms:>8.2f} "
-            f"{r.p99_ms:>8.2f} {r.non_2xx:>8} {r.not_created:>8} {errors:>9} {server:>18}"
+            f"{run.label:10} {r.requests:>9} {r.requests_per_s:>9.1f} {r.p50_ms:>8.2f} "
+            f"{r.p99_ms:>8.2f} {r.not_created:>8} {errors:>9} {server:>18}"
         )
-        if r.not_created:
-            codes = ", ".join(f"{c}: {n}" for c, n in sorted(r.statuses.items()) if c != 201)
-            failures.append(f"{run.label}: {r.not_created} answers were not 201 ({codes})")
-        if errors:
-            failures.append(f"{run.label}: wrk socket errors {r.socket_errors}")
-        if run.warmup is not None and (
-            run.warmup.not_created or sum(run.warmup.socket_errors.values())
-        ):
-            failures.append(
-                f"{run.label} warm-up: {run.warmup.not_created} answers not 201, "
-                f"socket errors {run.warmup.socket_errors}"
-            )
+        for label, wrk_run in ((run.label, r), (f"{run.label} warm-up", run.warmup)):
+            if wrk_run is None:
+                continue
+            if wrk_run.not_created:
+                codes = ", ".join(
+                    f"{c}: {n}" for c, n in sorted(wrk_run.statuses.items()) if c != 201
+                )
+                failures.append(f"{label}: {wrk_run.not_created} answers were not 201 ({codes})")
+            if sum(wrk_run.socket_errors.values()):
+                failures.append(f"{label}: wrk socket errors {wrk_run.socket_errors}")
     print("(server p50/p99: gunicorn's own time per request from its access log, whole ms;")
     print(" the rest of wrk's latency is waiting in the listen queue and on the shared cores)")
     print()
-    ratio = intake.result.requests_per_s / bare.result.requests_per_s
+    ratio = intake.result.requests_per_s / reference.result.requests_per_s
     print(
-        f"throughput intake/bare: {ratio:.3f} "
-        f"({intake.result.requests_per_s:.1f} / {bare.result.requests_per_s:.1f} req/s)"
+        f"throughput intake/reference: {ratio:.3f} "
+        f"({intake.result.requests_per_s:.1f} / {reference.result.requests_per_s:.1f} req/s; "
+        f"target >= {RATIO_TARGET:.2f}: {'met' if ratio >= RATIO_TARGET else 'MISSED'})"
     )
-
-    runs = [intake.result] + ([intake.warmup] if intake.warmup else [])
-    accepted = sum(r.created for r in runs)
-    in_flight = sum(r.in_flight_at_end for r in runs)
-    total = sum(stored.values())
-    by_status = ", ".join(f"{s} {n}" for s, n in sorted(stored.items()))
-    print(f"stored comments: {total} ({by_status})")
-    print(
-        f"201 answers: {accepted}{' (warm-up included)' if intake.warmup else ''}; "
-        f"requests still in flight when wrk stopped: {in_flight}"
-    )
-    equal = total == accepted
-    print(f"stored == 201 answers: {'yes' if equal else 'no'}", end="")
-    if equal:
-        print(" (nothing lost)")
-    elif total == accepted + in_flight:
-        print(
-            f"; stored == 201 answers + {in_flight} in flight (wrk stops on the clock and never "
-            "reads those answers; their comments were stored): nothing lost"
-        )
-    else:
-        print(f"; differs by {total - accepted} (in flight: {in_flight})")
-        failures.append(
-            f"stored comments ({total}) != 201 answers ({accepted}) "
-            f"+ requests in flight at the end ({in_flight})"
-        )
-
     p99 = intake.result.p99_ms
-    met = p99 <= P99_TARGET_MS
+    verdict = "met" if p99 <= P99_TARGET_MS else "MISSED"
     print(
-        f"p99 target <= {P99_TARGET_MS:.0f} ms at {args.connections} connections: "
-        f"{'met' if met else 'MISSED'} (intake p99 {p99:.2f} ms)"
+        f"intake p99 {p99:.2f} ms at {args.connections} connections "
+        f"(target <= {P99_TARGET_MS:.0f} ms on SQLite: {verdict})"
     )
+    by_status = ", ".join(f"{s} {n}" for s, n in sorted(intake.stored.items()))
+    print(f"intake decisions: {by_status}")
+    if intake.bot_traps:
+        failures.append(
+            f"{intake.bot_traps} comments tripped a bot trap (form token or honeypot): the "
+            "load did not look like readers"
+        )
+    _check_stored(intake, failures)
+    _check_stored(reference, failures)
     return failures
 
 
@@ -617,6 +789,24 @@ def _terminate(signum: int, _frame: object) -> None:
 def main() -> int:
     """Run both benchmarks and print the report; the exit status says whether all was well."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--postgres-url",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+        help="a PostgreSQL server's maintenance database (--database postgresql makes two "
+        "databases there and drops them at the end)",
+    )
+    parser.add_argument(
+        "--ratelimit-storage",
+        default="",
+        help="MODERATION_RATELIMIT_STORAGE_URI for the service (default: each worker's memory)",
+    )
+    parser.add_argument(
+        "--sqlite-synchronous",
+        choices=("FULL", "NORMAL"),
+        default="FULL",
+        help="SQLite's synchronous pragma for both servers (default FULL, the service's)",
+    )
     parser.add_argument("--duration", type=int, default=20, help="seconds of load (default 20)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
@@ -627,8 +817,8 @@ def main() -> int:
     args = parser.parse_args()
     if not 1 <= args.duration <= 600:
         parser.error("--duration must be 1..600 seconds")
-    if args.threads < 1 or args.connections < args.threads:
-        parser.error("need at least one connection per wrk thread")
+    if not 1 <= args.threads <= 4 or args.connections < args.threads:
+        parser.error("1 to 4 wrk threads, and at least one connection per thread")
     if not 0 <= args.warmup <= 60 or args.workers < 1 or args.timeout < 1:
         parser.error("bad --warmup, --workers or --timeout")
 
@@ -649,11 +839,13 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench-intake-"))
     run_id = uuid.uuid4().hex[:8]
     status = 2
+    databases: list[Database] = []
     try:
-        intake = bench_intake(args, wrk, workdir, run_id)
-        stored = count_comments(workdir / "bench.db")
-        bare = bench_bare(args, wrk, workdir, run_id)
-        failures = report(args, wrk, intake, bare, stored, load_before)
+        databases.append(new_database(args, workdir, f"bench_intake_{run_id}"))
+        intake = bench_intake(args, wrk, workdir, run_id, databases[-1])
+        databases.append(new_database(args, workdir, f"bench_reference_{run_id}"))
+        reference = bench_reference(args, wrk, workdir, run_id, databases[-1])
+        failures = report(args, wrk, intake, reference, load_before)
         if failures:
             print("\nFAILED:\n  " + "\n  ".join(failures))
             status = 1
@@ -666,6 +858,8 @@ def main() -> int:
         print(f"\ninterrupted ({exc or 'SIGINT'}): servers stopped", file=sys.stderr)
         status = 130
     finally:
+        for database in databases:
+            database.drop()
         if args.keep or status != 0:
             print(f"logs and database kept in {workdir}")
         else:

@@ -1,10 +1,16 @@
 -- wrk script for benchmarks/bench_intake.py: POST /comments with a distinct, realistic JSON
 -- comment on every request, and a count of the answers by HTTP status.
 --
---   wrk -t2 -c16 -d20s --latency -s benchmarks/intake.lua http://127.0.0.1:PORT/comments -- RUNID
+--   wrk -t2 -c16 -d20s --latency -s benchmarks/intake.lua http://127.0.0.1:PORT/comments \
+--       -- RUNID [SLOT] [TOKENDIR]
 --
 -- Every request gets a unique email and a unique text (thread number and a per-thread counter,
--- plus RUNID when given), so the duplicate rule (409) never fires. Texts are a mix of civil,
+-- plus RUNID when given), so the duplicate rule (409) never fires, and comes from its own
+-- reader's address (X-Forwarded-For 10.<SLOT*4+thread>.x.y, for a server behind one proxy), so
+-- neither the per-address rate limit nor the flood rule refuses it; give each run within 15 s of
+-- another its own SLOT (0..60). With TOKENDIR, each thread reads form tokens from
+-- TOKENDIR/tokens-<thread>.txt (one per line, as the form page hands them out) and posts one
+-- with each comment, as a browser does; a thread that runs out posts without. Texts are a mix of civil,
 -- spammy and abusive replies; article ids are spread over a few articles. At the end, done()
 -- prints lines the benchmark parses:
 --   intake.lua status <code> <count>     answers by status, summed over threads
@@ -91,6 +97,17 @@ end
 
 function init(args)
    run_id = args[1] or tostring(os.time())
+   slot = tonumber(args[2] or "0")
+   tokens = {}
+   if args[3] then
+      local file = io.open(string.format("%s/tokens-%d.txt", args[3], thread_id), "r")
+      if file then
+         for line in file:lines() do
+            table.insert(tokens, line)
+         end
+         file:close()
+      end
+   end
    counter = 0
    sent = 0
    answered = 0
@@ -119,17 +136,25 @@ function request()
    else
       text = string.format(pick(civil, n + thread_id), "Reader note " .. tag)
    end
+   local token = ""
+   if tokens[n] then
+      token = ',"form_token":' .. json_string(tokens[n])
+   end
    local body = "{"
       .. '"article_id":' .. json_string(pick(articles, n + thread_id)) .. ","
       .. '"author":' .. json_string(first .. " " .. last) .. ","
       .. '"email":' .. json_string(email) .. ","
       .. '"url":' .. json_string(url) .. ","
       .. '"content":' .. json_string(text)
+      .. token
       .. "}"
+   local address = string.format(
+      "10.%d.%d.%d", slot * 4 + thread_id, math.floor(n / 256) % 256, n % 256)
    return wrk.format("POST", nil, {
       ["Content-Type"] = "application/json",
       ["Accept"] = "application/json",
       ["User-Agent"] = pick(user_agents, n),
+      ["X-Forwarded-For"] = address,
    }, body)
 end
 

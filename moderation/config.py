@@ -20,6 +20,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS: dict[str, Any] = {
     "ENV": "production",  # "production" | "development" | "testing"
     "DATABASE_URL": f"sqlite:///{PROJECT_ROOT / 'var' / 'moderation.db'}",
+    # SQLite only. FULL: every comment answered 201 is on disk (one fsync per comment, which
+    # caps intake at about 1 / fsync time). NORMAL: survives the service crashing, but an
+    # operating-system crash or power cut may lose the last comments answered 201.
+    "SQLITE_SYNCHRONOUS": "FULL",
     # Trained model versions and the ACTIVE pointer (writable, outside the checkout), over the
     # read-only versions shipped in the repository's models/ (SHIPPED_MODELS_DIR; "" for none).
     "MODELS_DIR": str(PROJECT_ROOT / "var" / "models"),
@@ -188,6 +192,9 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
     app.config["REQUIRE_FORM_TOKEN"] = _as_bool(app.config["REQUIRE_FORM_TOKEN"])
     if app.config.get("METRICS_TOKEN") is not None:
         app.config["METRICS_TOKEN"] = str(app.config["METRICS_TOKEN"]) or None
+    app.config["SQLITE_SYNCHRONOUS"] = str(app.config["SQLITE_SYNCHRONOUS"]).upper()
+    if app.config["SQLITE_SYNCHRONOUS"] not in ("FULL", "NORMAL"):
+        raise ConfigError("MODERATION_SQLITE_SYNCHRONOUS must be FULL or NORMAL")
     if app.config["STRICTNESS"] not in ("lenient", "balanced", "strict"):
         raise ConfigError("MODERATION_STRICTNESS must be lenient, balanced or strict")
     if app.config["ENV"] not in ("production", "development", "testing"):

@@ -72,7 +72,7 @@ STATEMENT_TIMEOUT_MS = 5000
 LOCK_TIMEOUT_MS = 3000
 
 
-def _sqlite_hooks(engine: Engine) -> None:
+def _sqlite_hooks(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the sqlite3 module, emit BEGIN (see the "begin" hook).
@@ -81,7 +81,7 @@ def _sqlite_hooks(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         # FULL: a comment answered 201 survives a power cut (NORMAL may lose the last ones).
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
         cursor.close()
 
@@ -93,8 +93,10 @@ def _sqlite_hooks(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {'DEFERRED' if mode == 'DEFERRED' else 'IMMEDIATE'}")
 
 
-def make_engine(url: str, **connect_args: Any) -> Engine:
+def make_engine(url: str, *, sqlite_synchronous: str = "FULL", **connect_args: Any) -> Engine:
     """An engine for ``url`` with the per-backend settings (``connect_args`` go to the driver).
+
+    ``sqlite_synchronous`` is SQLite's ``synchronous`` pragma: ``FULL`` or ``NORMAL``.
 
     Every wait is bounded well under the worker timeout, and errors never carry the bound
     values (a comment's email or text) into logs: ``hide_parameters``.
@@ -108,7 +110,9 @@ def make_engine(url: str, **connect_args: Any) -> Engine:
             connect_args={"timeout": SQLITE_BUSY_SECONDS, "check_same_thread": False},
             hide_parameters=True,
         )
-        _sqlite_hooks(engine)
+        if sqlite_synchronous not in ("FULL", "NORMAL"):
+            raise ValueError(f"synchronous must be FULL or NORMAL, not {sqlite_synchronous!r}")
+        _sqlite_hooks(engine, sqlite_synchronous)
         return engine
     options = " ".join(
         part
@@ -136,7 +140,9 @@ def make_engine(url: str, **connect_args: Any) -> Engine:
 
 def init_app(app: Flask) -> None:
     """Create the engine and session factory (no connection is opened here)."""
-    engine = make_engine(app.config["DATABASE_URL"])
+    engine = make_engine(
+        app.config["DATABASE_URL"], sqlite_synchronous=app.config["SQLITE_SYNCHRONOUS"]
+    )
     app.extensions[EXTENSION] = {
         "engine": engine,
         "sessionmaker": sessionmaker(bind=engine, expire_on_commit=False),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request
@@ -52,11 +52,17 @@ class Metrics:
     """What the app records."""
 
     def decided(self, decision: Any) -> None:
-        """Count a decision under each of its reason codes."""
-        actor = "system" if decision.moderator_id is None else "moderator"
-        codes = [r["code"] for r in decision.reasons] or ["none"]
-        for code in codes:
-            DECISIONS.labels(decision.status.value, code, actor).inc()
+        """Count a decision (a ``decisions`` row) under each of its reason codes."""
+        self.count(
+            decision.status,
+            [r["code"] for r in decision.reasons],
+            actor="system" if decision.moderator_id is None else "moderator",
+        )
+
+    def count(self, status: Any, codes: Sequence[str], *, actor: str) -> None:
+        """Count a decision with ``status`` under each reason code."""
+        for code in codes or ["none"]:
+            DECISIONS.labels(status.value, code, actor).inc()
 
 
 class _LiveCollector(Collector):

@@ -48,14 +48,14 @@ def site_or_address() -> str:
 
 
 def akismet_key() -> str:
-    """The key exactly as the Akismet views read it: form ``api_key``, else ``key``."""
+    """The key exactly as the Akismet views read it: form ``key``, else ``api_key``."""
     if request.method == "GET":
         fields = request.args
     else:
         # Keep the raw body: the views decode it themselves after the limiter has looked.
         request.get_data(cache=True)  # form parsing then reads the cached copy
         fields = request.form
-    key = (fields.get("api_key") or fields.get("key") or "").strip()
+    key = (fields.get("key") or fields.get("api_key") or "").strip()
     return _hashed(key) if key else "ip:" + (get_remote_address() or "")
 
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,7 +35,7 @@ from moderation.services.policy import (
     decide,
 )
 from moderation.services.scoring import Scorer, Scores
-from moderation.tables import Comment, FormTokenUse, Prediction
+from moderation.tables import Comment
 from moderation.tables import Decision as DecisionRow
 
 log = logging.getLogger(__name__)
@@ -166,22 +166,47 @@ def review_priority(scores: Scores | None, thresholds: Mapping[str, Thresholds])
     return round(max(best, 0.0), 6)
 
 
+_COMMENTS = Comment.metadata.tables["comments"]
+# The latest comment from an email (or an address) since a time (each side uses its index).
+_LATEST_FROM_EMAIL = select(func.max(_COMMENTS.c.created_at)).where(
+    _COMMENTS.c.email == bindparam("email"), _COMMENTS.c.created_at > bindparam("since")
+)
+_LATEST_FROM_EMAIL_OR_IP = select(func.max(_COMMENTS.c.created_at)).where(
+    or_(_COMMENTS.c.email == bindparam("email"), _COMMENTS.c.ip == bindparam("ip")),
+    _COMMENTS.c.created_at > bindparam("since"),
+)
+_TOKENS = Comment.metadata.tables["form_token_uses"]
+# One round trip for what intake must know before scoring: is this comment a duplicate, and
+# has its form token been spent?
+_SEEN = select(
+    select(_COMMENTS.c.id)
+    .where(_COMMENTS.c.duplicate_key == bindparam("key"))
+    .scalar_subquery()
+    .label("duplicate"),
+    select(_TOKENS.c.digest)
+    .where(_TOKENS.c.digest == bindparam("digest"))
+    .scalar_subquery()
+    .label("token_spent"),
+)
+_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key"), 0)))
+
+
 def _check_flood(session: Session, *, ip: str, email: str, now: datetime, seconds: int) -> None:
     if seconds <= 0:
         return
-    if session.get_bind().dialect.name == "postgresql":
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
         # One writer per address and per email at a time, across every worker and host: the
         # lock lasts until this transaction ends, so the next one sees this comment. (SQLite
         # has one writer at a time anyway.) Sorted, so two writers never wait on each other.
         for key in sorted({f"flood:email:{email.lower()}", f"flood:ip:{ip}"} - {"flood:ip:"}):
-            session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+            connection.execute(_LOCK, {"key": key})
     since = now - timedelta(seconds=seconds)
-    who = [Comment.email == email]
-    if ip:
-        who.append(Comment.ip == ip)
-    latest = session.scalar(
-        select(func.max(Comment.created_at)).where(or_(*who), Comment.created_at > since)
-    )
+    # Without an address (a backend that did not send one), by email alone.
+    latest = connection.execute(
+        _LATEST_FROM_EMAIL_OR_IP if ip else _LATEST_FROM_EMAIL,
+        {"email": email, "ip": ip, "since": since},
+    ).scalar()
     if latest is not None:
         if latest.tzinfo is None:  # SQLite's func.max() bypasses the column type
             latest = datetime.fromisoformat(str(latest)).replace(tzinfo=now.tzinfo)
@@ -295,12 +320,13 @@ def prepare_comment(
     """
     now = now or utcnow()
     key = duplicate_key(data.article_id, data.email, data.content)
-    if session.scalar(select(Comment.id).where(Comment.duplicate_key == key)) is not None:
+    seen = session.connection().execute(_SEEN, {"key": key, "digest": meta.form_token}).one()
+    if seen.duplicate is not None:
         raise DuplicateCommentError()
     _check_parent(session, data)
     scores = score_safely(scorer, CommentInput(data.content, data.author, data.email, data.url))
     form_check = meta.form_check
-    if meta.form_token is not None and session.get(FormTokenUse, meta.form_token) is not None:
+    if meta.form_token is not None and seen.token_spent is not None:
         form_check = "replayed"
         meta = replace(meta, form_token=None)  # spent already
     signals = replace(
@@ -323,13 +349,24 @@ def prepare_comment(
     return PreparedComment(data, meta, key, scores, version, decision, thresholds, now)
 
 
+# The intake's writes, built once: plain Core inserts on the tables (no ORM unit of work, no
+# per-request statement building).
+_TABLES = Comment.metadata.tables
+_INSERT_COMMENT = insert(_COMMENTS).returning(_COMMENTS.c.id)
+_INSERT_TOKEN = insert(_TOKENS)
+_INSERT_PREDICTION = insert(_TABLES["predictions"])
+_INSERT_DECISION = insert(_TABLES["decisions"])
+
+
 def store_comment(
     session: Session, prepared: PreparedComment, *, settings: IntakeSettings
 ) -> IntakeResult:
-    """Store a prepared comment with its prediction and decision (flushed, not committed).
+    """Store a prepared comment with its prediction and decision (not committed).
 
     The flood check runs here, in the writing transaction, so two quick comments from one
-    address cannot both pass it; the unique duplicate key settles any duplicate race.
+    address cannot both pass it; the unique duplicate key settles any duplicate race. The rows
+    are written with Core inserts (no unit of work to sort out for three new rows); the
+    returned ``Comment`` is a transient object with the stored values and id.
 
     :raises FloodError: the same address or email commented within the flood interval.
     :raises DuplicateCommentError: an identical comment was stored meanwhile.
@@ -342,51 +379,59 @@ def store_comment(
         prepared.now,
     )
     _check_flood(session, ip=meta.ip, email=data.email, now=now, seconds=settings.flood_seconds)
-    if meta.form_token is not None:  # spent: a second comment with it is a replay
-        session.add(FormTokenUse(digest=meta.form_token, used_at=now))
-    comment = Comment(
-        spam_score=scores["spam"] if scores is not None else None,
-        abuse_score=scores["abuse"] if scores is not None else None,
-        reason_codes=reason_codes(decision.reasons),
-        priority=review_priority(scores, prepared.thresholds),
-        article_id=data.article_id,
-        parent_id=data.parent_id,
-        author=data.author,
-        email=data.email,
-        url=data.url,
-        content=data.content,
-        status=decision.status,
-        ip=meta.ip[:45],
-        user_agent=meta.user_agent[:512],
-        referrer=meta.referrer[:2048],
-        duplicate_key=prepared.key,
-        created_at=now,
-        updated_at=now,
-    )
-    if scores is not None:
-        comment.predictions.append(
-            Prediction(
-                model_version=prepared.model_version or "",
-                spam=scores["spam"],
-                abuse=scores["abuse"],
-                created_at=now,
-            )
-        )
-    comment.decisions.append(
-        DecisionRow(
-            actor=SYSTEM_ACTOR,
-            status=decision.status,
-            reasons=[r.as_dict() for r in decision.reasons],
-            created_at=now,
-        )
-    )
-    session.add(comment)
+    values: dict[str, Any] = {
+        "spam_score": scores["spam"] if scores is not None else None,
+        "abuse_score": scores["abuse"] if scores is not None else None,
+        "reason_codes": reason_codes(decision.reasons),
+        "priority": review_priority(scores, prepared.thresholds),
+        "article_id": data.article_id,
+        "parent_id": data.parent_id,
+        "author": data.author,
+        "email": data.email,
+        "url": data.url,
+        "content": data.content,
+        "status": decision.status,
+        "ip": meta.ip[:45],
+        "user_agent": meta.user_agent[:512],
+        "referrer": meta.referrer[:2048],
+        "duplicate_key": prepared.key,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+    connection = session.connection()
     try:
-        session.flush()
+        comment_id: int = connection.execute(_INSERT_COMMENT, values).scalar_one()
+        if meta.form_token is not None:  # spent: a second comment with it is a replay
+            connection.execute(_INSERT_TOKEN, {"digest": meta.form_token, "used_at": now})
     except IntegrityError as exc:
-        # Two identical comments raced past the check in prepare_comment; the unique key
-        # settles it. The caller rolls the transaction back.
+        # Two identical comments (a double click: same text, same form token) raced past the
+        # checks in prepare_comment; the unique keys settle it. The caller rolls back.
         raise DuplicateCommentError() from exc
+    if scores is not None:
+        connection.execute(
+            _INSERT_PREDICTION,
+            {
+                "comment_id": comment_id,
+                "model_version": prepared.model_version or "",
+                "spam": scores["spam"],
+                "abuse": scores["abuse"],
+                "created_at": now,
+            },
+        )
+    connection.execute(
+        _INSERT_DECISION,
+        {
+            "comment_id": comment_id,
+            "actor": SYSTEM_ACTOR,
+            "moderator_id": None,
+            "status": decision.status,
+            "reasons": [r.as_dict() for r in decision.reasons],
+            "undoes_id": None,
+            "created_at": now,
+        },
+    )
+    comment = Comment(id=comment_id, **values)
     return IntakeResult(comment, decision, scores, prepared.model_version)
 
 

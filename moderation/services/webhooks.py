@@ -94,7 +94,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from moderation.db import EXTENSION, utcnow
@@ -201,6 +201,11 @@ def configured() -> bool:
     return has_app_context() and bool(current_app.config.get("WEBHOOK_URL"))
 
 
+# Built once: the intake enqueues an event with every comment.
+_EVENTS_TABLE = WebhookEvent.metadata.tables["webhook_events"]
+_INSERT_EVENT = insert(_EVENTS_TABLE).returning(_EVENTS_TABLE.c.id)
+
+
 def enqueue(
     session: Session,
     event: str,
@@ -208,13 +213,13 @@ def enqueue(
     *,
     now: datetime | None = None,
     enabled: bool | None = None,
-) -> WebhookEvent | None:
-    """Add ``event`` about ``comment`` to the outbox, in the session's transaction (not flushed,
-    not committed: the caller commits it with the change it reports).
+) -> int | None:
+    """Add ``event`` about ``comment`` to the outbox, in the session's transaction (not
+    committed: the caller commits it with the change it reports).
 
     :param enabled: whether webhooks are on; by default, whether the current app has a
         ``WEBHOOK_URL`` (outside an app context: off).
-    :returns: the new row, or ``None`` when webhooks are off.
+    :returns: the new row's id, or ``None`` when webhooks are off.
     """
     if event not in EVENTS:
         raise ValueError(f"unknown webhook event {event!r}")
@@ -223,41 +228,51 @@ def enqueue(
     if comment.id is None:
         session.flush()
     now = now or utcnow()
-    row = WebhookEvent(
-        event=event,
-        # The body without its "id", which the row gets when it is inserted.
-        payload={"event": event, "created_at": now.isoformat(), "comment": comment_json(comment)},
-        attempts=0,
-        next_attempt_at=now,
-        delivered_at=None,
-        last_error="",
-        created_at=now,
+    event_id: int = (
+        session.connection()
+        .execute(
+            _INSERT_EVENT,
+            {
+                "event": event,
+                # The body without its "id", which the row gets when it is inserted.
+                "payload": {
+                    "event": event,
+                    "created_at": now.isoformat(),
+                    "comment": comment_json(comment),
+                },
+                "attempts": 0,
+                "next_attempt_at": now,
+                "delivered_at": None,
+                "last_error": "",
+                "created_at": now,
+            },
+        )
+        .scalar_one()
     )
-    session.add(row)
-    return row
+    return event_id
 
 
 def enqueue_status(
     session: Session, comment: Comment, *, now: datetime | None = None
-) -> WebhookEvent | None:
+) -> int | None:
     """Enqueue the event for the comment's current status (see :func:`enqueue`)."""
     return enqueue(session, event_for(comment.status), comment, now=now)
 
 
 def enqueue_statuses(
     session: Session, comment_ids: Iterable[int], *, now: datetime | None = None
-) -> list[WebhookEvent]:
+) -> list[int]:
     """Enqueue the event for the current status of each of these comments (bulk decisions)."""
     if not configured():
         return []
-    rows = []
+    ids = []
     for comment_id in comment_ids:
         comment = session.get(Comment, comment_id)
         if comment is not None:
-            row = enqueue_status(session, comment, now=now)
-            if row is not None:
-                rows.append(row)
-    return rows
+            event_id = enqueue_status(session, comment, now=now)
+            if event_id is not None:
+                ids.append(event_id)
+    return ids
 
 
 def body_of(event_id: int, payload: Mapping[str, Any]) -> bytes:

@@ -260,12 +260,13 @@ def _host_key() -> str:
 
 
 def _site(session: Session, fields: Fields) -> SiteKey:
-    """The site whose key the request carries: ``api_key``, ``key`` (verify-key sends it), or
-    the host's first label.
+    """The site whose key the request carries: ``key`` (verify-key and get-subscription send
+    the key being checked there; the WordPress plugin adds its saved key as ``api_key`` to
+    every call, also when checking a new one), else ``api_key``, else the host's first label.
 
     :raises AkismetRefusal: ``invalid``, with the reason in ``X-akismet-debug-help``.
     """
-    key = (_get(fields, "api_key") or _get(fields, "key")).strip() or _host_key()
+    key = (_get(fields, "key") or _get(fields, "api_key")).strip() or _host_key()
     if not key:
         raise _invalid('Empty "api_key" value: send a site key of this service.')
     site = find_site_key(session, key)
@@ -351,7 +352,7 @@ def get_subscription() -> Response:
     """The account behind a key, in the shape the WordPress plugin reads (``invalid`` if none)."""
     fields = _read_fields()
     site = _site(_read_only_session(), fields)
-    key = (_get(fields, "api_key") or _get(fields, "key")).strip() or _host_key()
+    key = (_get(fields, "key") or _get(fields, "api_key")).strip() or _host_key()
     body = {
         "status": "active",
         "account_type": "self-hosted",

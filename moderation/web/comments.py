@@ -342,7 +342,9 @@ def post_comment() -> Response:
     deadline.disarm()  # stored: the answer must say so, however long the rest takes
     # The comment is stored: from here on nothing may turn the answer into an error.
     try:
-        current_app.extensions["moderation.metrics"].decided(result.comment.decisions[-1])
+        current_app.extensions["moderation.metrics"].count(
+            result.decision.status, [r.code for r in result.decision.reasons], actor="system"
+        )
         current_app.logger.info(
             "comment %s on %s: %s (%s)",
             result.comment.id,

@@ -47,7 +47,8 @@ def event_about(
     session: Session, comment: Comment, *, delivered_at: datetime | None, created_at: datetime
 ) -> WebhookEvent:
     """An outbox row about ``comment``, made as the service makes them."""
-    row = webhooks.enqueue(session, webhooks.PUBLISHED, comment, now=created_at, enabled=True)
+    event_id = webhooks.enqueue(session, webhooks.PUBLISHED, comment, now=created_at, enabled=True)
+    row = session.get(WebhookEvent, event_id)
     assert row is not None
     row.delivered_at = delivered_at
     session.flush()

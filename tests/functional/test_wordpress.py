@@ -37,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -576,13 +576,26 @@ def _service_env(tmp: Path, port: int, webhook_url: str, secret: str) -> dict[st
     return env
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+@contextlib.contextmanager
+def running_site(
+    tmp_path_factory: pytest.TempPathFactory,
+    *,
+    plugin: str = PLUGIN_FILE,
+    setup_php: str = "",
+    mu_plugins: Callable[[str], dict[str, str]] | None = None,
+) -> Iterator[Site]:
+    """The service, MariaDB and WordPress (``plugin`` active), served by ``php -S``, the admin
+    logged in; everything stopped on the way out.
+
+    ``setup_php`` runs after the install (options of the scenario); ``mu_plugins`` gets the
+    service's URL and returns more must-use plugins (file name: PHP).
+    """
     _require_tools()
     tmp = tmp_path_factory.mktemp("wordpress")
     socket_dir = Path(tempfile.mkdtemp(prefix="wpdb-"))  # a socket path must be short
     wp_port, service_port = _free_port(), _free_port()
     wp_url = f"http://127.0.0.1:{wp_port}"
+    service_url = f"http://127.0.0.1:{service_port}"
     secret = secrets.token_hex(24)
     env = _service_env(
         tmp, service_port, f"{wp_url}/?rest_route=/moderation-service/v1/webhook", secret
@@ -622,6 +635,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 socket_path=socket_dir / "db.sock",
                 debug_log=tmp / "debug.log",
             )
+            for name, code in (mu_plugins(service_url) if mu_plugins else {}).items():
+                (tmp / "site" / "wp-content" / "mu-plugins" / name).write_text(code)
             _start_mariadb(database, tmp, socket_dir / "db.sock")
 
         with ThreadPoolExecutor(2) as pool:
@@ -635,7 +650,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             tmp=tmp,
             wordpress=tmp / "site",
             url=wp_url,
-            service_url=f"http://127.0.0.1:{service_port}",
+            service_url=service_url,
             service=service,
             service_env=env,
             site_key=key,
@@ -652,7 +667,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             update_option('permalink_structure', '');
             update_option('comments_notify', 0);
             update_option('moderation_notify', 0);
-            $activated = activate_plugin('{PLUGIN_FILE}');
+            $activated = activate_plugin('{plugin}');
+            {setup_php}
             $post = get_posts(array('post_type' => 'post', 'numberposts' => 1));
             return array(
                 'activated' => is_wp_error($activated) ? $activated->get_error_message() : true,
@@ -663,7 +679,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             installing=True,
         )
         assert installed["activated"] is True, installed
-        assert PLUGIN_FILE in installed["plugins"]
+        assert installed["plugins"] == [plugin]
         site.post_url = f"{wp_url}/?p={installed['post']}"
 
         web.start()
@@ -678,7 +694,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             service,
         )
         site.admin = admin = _log_in(site)
-        _configure(site)
         yield site
     finally:
         if admin is not None:
@@ -686,6 +701,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         for process in (web, service, database):
             process.stop()
         shutil.rmtree(socket_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with running_site(tmp_path_factory) as site:
+        _configure(site)
+        yield site
 
 
 def _log_in(site: Site) -> httpx.Client:

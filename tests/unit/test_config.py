@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from flask import Flask
 
 from moderation.config import ConfigError, load_config
+from moderation.db import make_engine
 
 pytestmark = pytest.mark.unit
 
@@ -80,3 +83,31 @@ def test_strictness_must_be_a_known_level(monkeypatch: pytest.MonkeyPatch) -> No
     app = Flask("t")
     load_config(app, {"ENV": "testing"})
     assert app.config["STRICTNESS"] == "strict"
+
+
+@pytest.mark.parametrize(("setting", "pragma"), [(None, 2), ("normal", 1), ("FULL", 2)])
+def test_sqlite_durability_is_full_unless_set_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str | None, pragma: int
+) -> None:
+    """FULL (2): a comment answered 201 survives a power cut; NORMAL (1) only on request.
+    SQLite gives up waiting for the write lock well before gunicorn kills the worker (30 s)."""
+    monkeypatch.setenv("MODERATION_SECRET_KEY", "s3cret")
+    if setting is not None:
+        monkeypatch.setenv("MODERATION_SQLITE_SYNCHRONOUS", setting)
+    app = Flask("t")
+    load_config(app, {"DATABASE_URL": f"sqlite:///{tmp_path / 'd.db'}"})
+    engine = make_engine(
+        app.config["DATABASE_URL"], sqlite_synchronous=app.config["SQLITE_SYNCHRONOUS"]
+    )
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == pragma
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert 0 < connection.exec_driver_sql("PRAGMA busy_timeout").scalar() < 30_000
+    engine.dispose()
+
+
+def test_an_unknown_sqlite_durability_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODERATION_SECRET_KEY", "s3cret")
+    monkeypatch.setenv("MODERATION_SQLITE_SYNCHRONOUS", "OFF")
+    with pytest.raises(ConfigError, match="FULL or NORMAL"):
+        load_config(Flask("t"))

@@ -1,9 +1,11 @@
-"""Text processing takes linear time on hostile input (doubling the text at most ~doubles the time).
+"""Text processing takes linear time on hostile input (4x the text costs at most ~4x the time).
 
 A backtracking regular expression once made a 60,000-character comment cost 25 s. Every
-function that reads comment text is timed here at two lengths; the ratio of a linear function is
-about 2, of a quadratic one about 4. Times are the best of three rounds of repeated calls, so a
-busy machine makes a function look slower at both lengths rather than at one.
+function that reads comment text is timed here at two lengths, 4x apart; the ratio of a linear
+function is about 4, of a quadratic one about 16, so a busy machine (which can make one of the
+two timings up to 50% slower) cannot turn a linear function into a failure. Times are the best of
+three rounds of repeated calls, so a busy machine makes a function look slower at both lengths
+rather than at one.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from tests import adversarial
 
 pytestmark = pytest.mark.unit
 
-MAX_RATIO = 2.5
-SHORT, LONG = 16_000, 32_000  # characters; the intake's limit is 65,525 bytes
+MAX_RATIO = 6.0
+SHORT, LONG = 8_000, 32_000  # characters; the intake's limit is 65,525 bytes
 
 
 def per_call(fn: Callable[[str], object], text: str, *, budget: float = 0.004) -> float:
@@ -69,7 +71,7 @@ LONG_TEXTS = adversarial.all_texts(LONG)
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))
 def test_text_functions_are_linear(function: str, name: str) -> None:
     ratio = _ratio(FUNCTIONS[function], SHORT_TEXTS[name], LONG_TEXTS[name])
-    assert ratio <= MAX_RATIO, f"{function} on {name}: doubling the text cost {ratio:.1f}x"
+    assert ratio <= MAX_RATIO, f"{function} on {name}: 4x the text cost {ratio:.1f}x"
 
 
 def test_scoring_reads_a_bounded_part_of_the_text() -> None:
