@@ -138,6 +138,16 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", **connect_args: A
     )
 
 
+def begin_writing(session: Session) -> None:
+    """Move from reading to writing: on SQLite, end the read transaction so that the next
+    statement begins ``IMMEDIATE`` (holding the one write lock only for the writes); on
+    PostgreSQL, carry on in the same transaction (writers do not block each other there, and
+    a new transaction would cost two more round trips).
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.rollback()
+
+
 def init_app(app: Flask) -> None:
     """Create the engine and session factory (no connection is opened here)."""
     engine = make_engine(

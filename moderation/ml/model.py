@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -152,6 +152,9 @@ class Contribution:
         }
 
 
+_KNOWN_GRAMS = 200_000  # per feature block: a few tens of MB at most
+
+
 @dataclass(frozen=True)
 class _Block:
     """One hashed feature block of a head, as plain arrays."""
@@ -166,10 +169,19 @@ class _Block:
     idf: np.ndarray[Any, Any] | None
     l2: bool
     setup: str  # the hashing parameters: blocks with the same setup hash the same grams
+    # Grams seen before and their indices: most of a comment's words and character n-grams
+    # have been hashed already (a dictionary look-up costs a tenth of a hash). Bounded.
+    known: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def index(self, gram: str) -> int:
         """The block-local feature index of a token or n-gram (as HashingVectorizer hashes)."""
-        return abs(int(murmurhash3_32(gram, seed=0))) % self.n_features
+        found = self.known.get(gram)
+        if found is None:
+            found = abs(int(murmurhash3_32(gram, seed=0))) % self.n_features
+            if len(self.known) >= _KNOWN_GRAMS:
+                self.known.clear()
+            self.known[gram] = found
+        return found
 
 
 def _blocks(features: ColumnTransformer) -> tuple[_Block, ...]:
@@ -222,7 +234,7 @@ class CompiledHead:
         self.blocks = _blocks(pipeline.named_steps["features"])
 
     def features(
-        self, row: Sequence[str], shared: dict[Any, dict[int, list[str]]] | None = None
+        self, row: Sequence[str], shared: dict[Any, Any] | None = None
     ) -> list[tuple[_Block, dict[int, list[str]], np.ndarray[Any, Any], np.ndarray[Any, Any]]]:
         """Per block: the grams behind each index, the indices and their feature values.
 
@@ -231,7 +243,7 @@ class CompiledHead:
         """
         out = []
         for block in self.blocks:
-            key = (block.column, block.setup)
+            key = ("grams", block.column, block.setup)
             grams = shared.get(key) if shared is not None else None
             if grams is None:
                 grams = {}
@@ -242,35 +254,64 @@ class CompiledHead:
             if not grams:
                 continue
             indices = np.fromiter(grams.keys(), dtype=np.intp, count=len(grams))
-            if block.binary:
-                values = np.ones(len(grams))
-            else:
-                values = np.fromiter(
-                    (len(g) for g in grams.values()), dtype=float, count=len(grams)
-                )
-                if block.sublinear:
-                    values = np.log(values) + 1.0
-            if block.idf is not None:
-                values *= block.idf[indices]
-            if block.l2:
-                values /= np.sqrt(np.dot(values, values))
-            out.append((block, grams, indices, values))
+            counts = np.fromiter((len(g) for g in grams.values()), dtype=float, count=len(grams))
+            out.append((block, grams, indices, _weighted(block, indices, counts)))
         return out
 
-    def decision(
-        self, row: Sequence[str], shared: dict[Any, dict[int, list[str]]] | None = None
-    ) -> float:
-        """The log-odds for one row of :func:`moderation.ml.features.to_rows`."""
+    def decision(self, row: Sequence[str], shared: dict[Any, Any] | None = None) -> float:
+        """The log-odds for one row of :func:`moderation.ml.features.to_rows`.
+
+        The same values as :meth:`features` gives, without keeping the grams behind each index
+        (only an explanation needs them).
+        """
         total = self.intercept
-        for block, _, indices, values in self.features(row, shared):
-            total += float(np.dot(values, self.coef[indices + block.offset]))
+        for block in self.blocks:
+            key = ("counts", block.column, block.setup)
+            hashed = shared.get(key) if shared is not None else None
+            if hashed is None:
+                hashed = _hashed_counts(block, row[block.column])
+                if shared is not None:
+                    shared[key] = hashed
+            indices, counts = hashed
+            if len(indices):
+                values = _weighted(block, indices, counts)
+                total += float(np.dot(values, self.coef[indices + block.offset]))
         return total
 
-    def probability(
-        self, row: Sequence[str], shared: dict[Any, dict[int, list[str]]] | None = None
-    ) -> float:
+    def probability(self, row: Sequence[str], shared: dict[Any, Any] | None = None) -> float:
         """The calibrated probability for one row."""
         return float(1.0 / (1.0 + np.exp(-self.decision(row, shared))))
+
+
+def _hashed_counts(block: _Block, text: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The block's feature indices in ``text`` and how often each occurs (as the hasher counts:
+    n-grams that share an index add up)."""
+    counts: dict[int, int] = {}
+    index = block.index
+    for gram, count in Counter(block.analyzer(text)).items():
+        i = index(gram)
+        counts[i] = counts.get(i, 0) + count
+    return (
+        np.fromiter(counts.keys(), dtype=np.intp, count=len(counts)),
+        np.fromiter(counts.values(), dtype=float, count=len(counts)),
+    )
+
+
+def _weighted(
+    block: _Block, indices: np.ndarray[Any, Any], counts: np.ndarray[Any, Any]
+) -> np.ndarray[Any, Any]:
+    """Counts to feature values: binary or sublinear tf, idf, unit length (a new array)."""
+    if block.binary:
+        values = np.ones(len(counts))
+    elif block.sublinear:
+        values = np.log(counts) + 1.0
+    else:
+        values = counts.copy()
+    if block.idf is not None:
+        values *= block.idf[indices]
+    if block.l2:
+        values /= np.sqrt(np.dot(values, values))
+    return values
 
 
 def predict_many(
@@ -336,7 +377,7 @@ def explain(
     comment: CommentInput,
     *,
     top: int = 8,
-    shared: dict[Any, dict[int, list[str]]] | None = None,
+    shared: dict[Any, Any] | None = None,
 ) -> list[Contribution]:
     """The features that pushed this head's score up, strongest first.
 

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
 from moderation import deadline
-from moderation.db import get_session
+from moderation.db import begin_writing, get_session
 from moderation.errors import (
     BadRequestError,
     NotFoundError,
@@ -332,7 +332,7 @@ def post_comment() -> Response:
         prepared = prepare_comment(
             session, get_scorer(), data=comment_in, meta=meta, settings=settings
         )
-        session.rollback()
+        begin_writing(session)
         result = store_comment(session, prepared, settings=settings)
         webhooks.enqueue_status(session, result.comment)  # the outbox: in the same transaction
         session.commit()
