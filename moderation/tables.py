@@ -11,7 +11,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Enum,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from moderation.db import Base, utcnow
@@ -219,3 +228,28 @@ class WebhookEvent(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(index=True)
     last_error: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelVersion(Base):
+    """A model version's files, so that every instance can load the version activated on any of
+    them (each instance unpacks it into its own models folder and verifies it there)."""
+
+    __tablename__ = "model_versions"
+
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    manifest_sha256: Mapped[str] = mapped_column(
+        String(64), comment="sha256 of manifest.json, which holds the sha256 of every head's file"
+    )
+    archive: Mapped[bytes] = mapped_column(LargeBinary, comment="zip of the version folder")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelActivation(Base):
+    """A model version made the active one (append-only: the latest row is the active version)."""
+
+    __tablename__ = "model_activations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(ForeignKey("model_versions.version"))
+    actor: Mapped[str] = mapped_column(String(100), comment="'cli' or a moderator's name")
+    activated_at: Mapped[datetime] = mapped_column(default=utcnow)
