@@ -88,6 +88,10 @@ class Comment(Base):
 
     __table_args__ = (
         Index("ix_comments_article_status", "article_id", "status", "created_at"),
+        # An article's published threads in order, and their counts, from the index alone.
+        Index(
+            "ix_comments_article_threads", "article_id", "status", "parent_id", "created_at", "id"
+        ),
         Index("ix_comments_status_priority", "status", "priority"),
     )
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it

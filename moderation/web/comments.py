@@ -16,6 +16,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    url_for,
 )
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from pydantic import ValidationError
@@ -430,7 +431,11 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 
 @bp.get("/articles/<path:article_id>/comments")
 def list_article_comments(article_id: str) -> Response:
-    """An article's approved comments, threaded, paginated, with an ETag."""
+    """An article's approved comments, threaded, paginated in SQL, with an ETag.
+
+    ``page`` counts pages of top-level comments (each with its thread); ``after`` (the ``next``
+    link) continues after a top-level comment without counting the pages before it.
+    """
     if len(article_id) > 100:
         raise NotFoundError("No such article.")
     order = request.args.get("order", "oldest")
@@ -441,14 +446,25 @@ def list_article_comments(article_id: str) -> Response:
     config = current_app.config
     per_page = _int_arg("per_page", config["PER_PAGE_DEFAULT"], 1, config["PER_PAGE_MAX"])
     page = _int_arg("page", 1, 1, 1_000_000)
+    after = _int_arg("after", 0, 0, 2**62) or None
     result = article_comments(
         get_session(),
         article_id=article_id,
         order="newest" if order == "newest" else "oldest",
         page=page,
         per_page=per_page,
+        after=after,
     )
     pages = max(1, -(-result.total // per_page))
+    next_link = None
+    if result.next_after is not None:
+        next_link = url_for(
+            "comments.list_article_comments",
+            article_id=article_id,
+            order=order,
+            per_page=per_page,
+            after=result.next_after,
+        )
     response = jsonify(
         {
             "article_id": article_id,
@@ -457,6 +473,9 @@ def list_article_comments(article_id: str) -> Response:
             "per_page": per_page,
             "total": result.total,
             "pages": pages,
+            "comment_count": result.comment_count,
+            "next": next_link,
+            "replies_truncated": result.replies_truncated,
             "comments": result.comments,
         }
     )

@@ -340,6 +340,13 @@ def document() -> dict[str, Any]:
                         },
                         {"name": "page", "in": "query", "schema": {"type": "integer"}},
                         {"name": "per_page", "in": "query", "schema": {"type": "integer"}},
+                        {
+                            "name": "after",
+                            "in": "query",
+                            "description": "Keyset paging: continue after this top-level "
+                            "comment (the answer's next link); page is then ignored.",
+                            "schema": {"type": "integer", "minimum": 0},
+                        },
                     ],
                     "responses": {
                         "200": _json(
@@ -353,6 +360,9 @@ def document() -> dict[str, Any]:
                                     "per_page": {"type": "integer"},
                                     "pages": {"type": "integer"},
                                     "total": {"type": "integer"},
+                                    "comment_count": {"type": "integer"},
+                                    "next": {"type": ["string", "null"]},
+                                    "replies_truncated": {"type": "boolean"},
                                     "comments": {"type": "array", "items": {"type": "object"}},
                                 },
                             },
