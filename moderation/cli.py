@@ -309,9 +309,11 @@ def explain(
     for head, contributions in explanation.items():
         t = scorer.thresholds[head]
         click.echo(f"{head}: {scores[head]:.4f}  (allow < {t.allow}, reject >= {t.reject})")
+        if not contributions:
+            click.echo("  nothing that matters raised this score")
         for c in contributions:
-            where = ", ".join(f"[{s}:{e}] {text[s:e]!r}" for s, e in c.spans) or "metadata"
-            click.echo(f"  +{c.weight:.3f}  {c.feature!r}  {where}")
+            where = ", ".join(f"[{s}:{e}] {text[s:e]!r}" for s, e in c.spans)
+            click.echo(f"  +{c.weight:.3f}  {c.label}  {where}".rstrip())
 
 
 @main.group()

@@ -501,6 +501,105 @@ def metadata_tokens(comment: CommentInput) -> str:
     return " ".join(tokens)
 
 
+# ---------------------------------------------------------------------------------------
+# Explanations in plain words
+# ---------------------------------------------------------------------------------------
+
+# Words that carry no meaning alone: a moderator learns nothing from "is", "to" or "again"
+# being highlighted, even when the model learnt a weight for them (they mostly say which
+# data set a comment resembles). scikit-learn's English list without its content words
+# ("fire", "bill", "call", "system", ...), plus the pieces the tokenizer cuts contractions
+# into ("don", "isn", "ll", "ve") and common fillers. An n-gram made of these words only is
+# never shown; a pair with one real word ("shut up", "complete idiot") is.
+_STOP_WORDS = """
+    a about above across after afterwards again against all almost alone along already also
+    although always am among amongst an and another any anyhow anyone anything anyway anywhere
+    are around as at back be became because become becomes becoming been before beforehand
+    behind being below beside besides between beyond both but by can cannot cant could couldnt
+    do done down due during each eg eight either eleven else elsewhere enough etc even ever
+    every everyone everything everywhere except few fifteen fifty first five for former
+    formerly forty four from further get give go had has hasnt have he hence her here
+    hereafter hereby herein hereupon hers herself him himself his how however hundred i ie if
+    in inc indeed into is it its itself keep last latter latterly least less ltd made many may
+    me meanwhile might mine more moreover most mostly much must my myself namely neither never
+    nevertheless next nine no nobody none noone nor not nothing now nowhere of off often on
+    once one only onto or other others otherwise our ours ourselves out over own per perhaps
+    please put rather re same see seem seemed seeming seems several she should since six sixty
+    so some somehow someone something sometime sometimes somewhere still such take ten than
+    that the their them themselves then thence there thereafter thereby therefore therein
+    thereupon these they third this those though three through throughout thru thus to
+    together too toward towards twelve twenty two un under until up upon us very via was we
+    well were what whatever when whence whenever where whereafter whereas whereby wherein
+    whereupon wherever whether which while whither who whoever whole whom whose why will with
+    within without would yet you your yours yourself yourselves
+    ain aren couldn didn doesn don hadn hasn haven isn ll mustn needn shan shouldn ve wasn
+    weren won wouldn
+    did does doing dont doesnt didnt got going gonna having im ive isnt its just lets oh ok
+    okay really thats theres u ur ya yall yeah yes youre
+"""
+STOP_WORDS = frozenset(_STOP_WORDS.split())
+
+
+def only_stop_words(ngram: str) -> bool:
+    """True when every word of a word or word pair is a stop word (nothing to show alone)."""
+    return all(word in STOP_WORDS for word in ngram.split())
+
+
+def _bucket_label(value: str, edges: tuple[int, ...], unit: str) -> str:
+    """A :func:`_bucket` value in words: "up to 10", "11 to 40", "more than 1,200"."""
+    if value.endswith("+"):
+        return f"more than {edges[-1]:,} {unit}"
+    top = int(value)
+    below = [edge for edge in edges if edge < top]
+    if not below:
+        return f"up to {top:,} {unit}" if top else f"no {unit}"
+    return f"{below[-1] + 1:,} to {top:,} {unit}"
+
+
+_FLAG_LABELS = {
+    "shouting": "mostly capital letters",
+    "phone_in_text": "a phone number in the text",
+    "email_in_text": "an email address in the text",
+    "money_in_text": "a sum of money in the text",
+    "author_digits": "name has digits",
+    "author_is_link": "name is a web address",
+    "email_domain=other": "email not at a free mail service",
+    "email_digits": "email has many digits",
+    "url=present": "gives a website",
+    "url_subdomain": "website on a subdomain",
+    "email_matches_url": "email at the website's domain",
+}
+_VALUE_LABELS: dict[str, Callable[[str], str]] = {
+    "links": lambda v: {"0": "no links", "1": "one link", "2": "two links"}.get(
+        v, "more than two links"
+    ),
+    "len": lambda v: _bucket_label(v, (10, 40, 120, 400, 1200), "characters long"),
+    "author_w": lambda v: f'name contains "{v}"',
+    "email_domain": lambda v: f"email at {v}",
+    "email_tld": lambda v: f"email ends in .{v}",
+    "url_tld": lambda v: f"website ends in .{v}",
+    "url_path_depth": lambda v: "website address points inside a site",
+    "url_w": lambda v: f'website name contains "{v}"',
+}
+
+
+def describe(feature: str) -> str:
+    """A feature of an explanation in plain words, for moderators.
+
+    Metadata tokens become phrases ("email_digits" is "email has many digits"); a word or
+    word pair is quoted as the model read it ("idiot" for "id10t"). Several features that
+    share a hash (``"a | b"``) are joined with "or".
+    """
+    if " | " in feature:
+        return " or ".join(describe(part) for part in feature.split(" | "))
+    if feature in _FLAG_LABELS:
+        return _FLAG_LABELS[feature]
+    key, sep, value = feature.partition("=")
+    if sep and key in _VALUE_LABELS:
+        return _VALUE_LABELS[key](value)
+    return f'"{feature}"'
+
+
 # Words that address the reader of a reply: a comment with one of them (or an @name) is aimed
 # at someone. Read on the normalised text, so "y0u" and "ur" count.
 _ADDRESS_RE = re.compile(

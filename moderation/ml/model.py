@@ -36,7 +36,9 @@ from moderation.ml.features import (
     TEXT_COLUMN,
     TOKEN_PATTERN,
     CommentInput,
+    describe,
     normalise_with_offsets,
+    only_stop_words,
     original_span,
     scored_part,
     to_rows,
@@ -137,19 +139,36 @@ def fold_platt_scaling(pipeline: Pipeline, a: float, b: float) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Contribution:
-    """One feature's push on a head's log-odds, with where it sits in the original text."""
+    """One feature's push on a head's log-odds, with where it sits in the original text.
+
+    ``feature`` is the model's own name (``viagra``, ``email_digits``); ``label`` says it in
+    plain words for moderators (``"viagra"``, "email has many digits").
+    """
 
     feature: str
     weight: float
     spans: tuple[tuple[int, int], ...]
+    label: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
             "feature": self.feature,
+            "label": self.label or describe(self.feature),
             "weight": round(self.weight, 4),
             "spans": [list(s) for s in self.spans],
         }
+
+
+# What an explanation shows (see :func:`explain`). Weights are log-odds: a contribution of
+# MIN_WEIGHT alone multiplies the odds by e**0.5 = 1.65 (a score of 0.20 becomes 0.29); less
+# than that is noise a moderator should not be asked to read. RELATIVE_WEIGHT keeps only what
+# is comparable to the strongest reason: beside "idiot" (+7.9) a "should" (+0.46) says
+# nothing. A head whose score is below QUIET_SHARE of its allow threshold is not explained at
+# all: it did not hold or refuse the comment and was not close to doing so.
+MIN_WEIGHT = 0.5
+RELATIVE_WEIGHT = 0.2
+QUIET_SHARE = 0.5
 
 
 _KNOWN_GRAMS = 200_000  # per feature block: a few tens of MB at most
@@ -378,17 +397,36 @@ def explain(
     *,
     top: int = 8,
     shared: dict[Any, Any] | None = None,
+    allow: float | None = None,
+    complete: bool = False,
 ) -> list[Contribution]:
-    """The features that pushed this head's score up, strongest first.
+    """The features that pushed this head's score up and matter, strongest first.
 
     Words and word pairs carry the character spans ``[start, end)`` of each occurrence in
     ``comment.content``; metadata tokens (``links=2+``, ``url_tld=xyz``) carry none. Character
     n-grams are not shown as such ("dio", "iot"): each one's weight is shared among its
     occurrences and added to the words they fall in, so "idiot" carries its word weight and
     the weight of its character n-grams.
+
+    Only what matters is kept: no word or pair made of stop words alone ("is", "to the"), and
+    nothing weighing less than :data:`MIN_WEIGHT` or :data:`RELATIVE_WEIGHT` of the strongest
+    remaining feature.
+
+    :param allow: the head's allow threshold: below :data:`QUIET_SHARE` of it the score
+        explains no decision, and nothing is returned.
+    :param complete: every feature that raised the score, with none of the rules above (what
+        Perspective's span scores are computed from).
     """
     head = pipeline if isinstance(pipeline, CompiledHead) else CompiledHead(pipeline)
     row = to_rows([comment])[0]
+    features = head.features(row, shared)
+    if not complete and allow is not None:
+        logit = head.intercept + sum(
+            float(np.dot(values, head.coef[indices + block.offset]))
+            for block, _, indices, values in features
+        )
+        if 1.0 / (1.0 + np.exp(-logit)) < QUIET_SHARE * allow:
+            return []
     scored = scored_part(comment.content)
     normalised, offsets = normalise_with_offsets(scored)
     tokens = tokens_with_spans(normalised)
@@ -400,7 +438,7 @@ def explain(
             spans.setdefault(f"{token} {nxt[0]}", []).append((start, nxt[2]))
     words: dict[str, float] = {}  # text features by name: a word, a word pair, a word's chars
     meta: list[Contribution] = []
-    for block, grams, indices, values in head.features(row, shared):
+    for block, grams, indices, values in features:
         weights = values * head.coef[indices + block.offset]
         if block.name == "chars":
             _add_char_weights(words, spans, block, grams, indices, weights, normalised, tokens)
@@ -409,7 +447,8 @@ def explain(
             names = sorted(set(grams[index]))
             if block.name != "text":
                 if weight > 0:
-                    meta.append(Contribution(" | ".join(names), float(weight), ()))
+                    name = " | ".join(names)
+                    meta.append(Contribution(name, float(weight), (), describe(name)))
                 continue
             for name in names:  # a hash shared by several n-grams: shared weight
                 words[name] = words.get(name, 0.0) + weight / len(names)
@@ -420,12 +459,16 @@ def explain(
             tuple(
                 original_span(offsets, s, e, len(scored)) for s, e in spans.get(name, ()) if e > s
             ),
+            describe(name),
         )
         for name, weight in words.items()
-        if weight > 0
+        if weight > 0 and (complete or not only_stop_words(name))
     ]
     contributions += meta
     contributions.sort(key=lambda c: (-c.weight, c.feature))
+    if not complete and contributions:
+        cut = max(MIN_WEIGHT, RELATIVE_WEIGHT * contributions[0].weight)
+        contributions = [c for c in contributions if c.weight >= cut]
     return contributions[:top]
 
 

@@ -37,8 +37,13 @@ class Scorer(Protocol):
     def score_many(self, comments: Sequence[CommentInput]) -> list[Scores]:
         """``{"spam": p, "abuse": p}`` per comment, in order."""
 
-    def explain(self, comment: CommentInput, *, top: int = 8) -> dict[str, list[Contribution]]:
-        """Per head, the features that pushed the score up."""
+    def explain(
+        self, comment: CommentInput, *, top: int = 8, complete: bool = False
+    ) -> dict[str, list[Contribution]]:
+        """Per head, the features that pushed the score up and matter to a moderator.
+
+        ``complete``: every feature that raised a score, unfiltered (for span scores).
+        """
 
 
 # Batches at least this large go through scikit-learn's vectorised transform; smaller ones
@@ -89,11 +94,25 @@ class SklearnScorer:
         """Score one comment."""
         return self.score_many([comment])[0]
 
-    def explain(self, comment: CommentInput, *, top: int = 8) -> dict[str, list[Contribution]]:
-        """Per head, the n-grams and metadata tokens that pushed the score up."""
+    def explain(
+        self, comment: CommentInput, *, top: int = 8, complete: bool = False
+    ) -> dict[str, list[Contribution]]:
+        """Per head, the n-grams and metadata tokens that pushed the score up and matter.
+
+        A head whose score is far below its allow threshold explains nothing (see
+        :func:`moderation.ml.model.explain` for the cut-off and the stop words).
+        """
         shared: dict[Any, Any] = {}
         return {
-            head: explain(self._compiled[head], comment, top=top, shared=shared) for head in HEADS
+            head: explain(
+                self._compiled[head],
+                comment,
+                top=top,
+                shared=shared,
+                allow=self._thresholds[head].allow,
+                complete=complete,
+            )
+            for head in HEADS
         }
 
 
@@ -109,7 +128,9 @@ class FixedScorer:
         """The fixed scores, once per comment."""
         return [dict(self.scores) for _ in comments]
 
-    def explain(self, comment: CommentInput, *, top: int = 8) -> dict[str, list[Contribution]]:
+    def explain(
+        self, comment: CommentInput, *, top: int = 8, complete: bool = False
+    ) -> dict[str, list[Contribution]]:
         """A fixed scorer has nothing to explain."""
         return {head: [] for head in HEADS}
 

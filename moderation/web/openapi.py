@@ -107,6 +107,21 @@ _PUBLIC_COMMENT = {
     "properties": _PUBLIC_COMMENT_PROPERTIES,
 }
 
+_CONTRIBUTION = {
+    "type": "object",
+    "required": ["feature", "label", "weight", "spans"],
+    "properties": {
+        "feature": {"type": "string", "description": "The model's own name of the feature."},
+        "label": {"type": "string", "description": "The feature in plain words."},
+        "weight": {"type": "number", "description": "Its push on the log-odds."},
+        "spans": {
+            "type": "array",
+            "items": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
+        },
+    },
+}
+
+
 _QUEUE_ITEM = {
     "type": "object",
     "required": ["id", "article_id", "status", "scores", "reasons", "version", "content"],
@@ -133,7 +148,11 @@ _QUEUE_ITEM = {
         "claimed_by": {"type": ["integer", "null"]},
         "claim_expires_at": {"type": ["string", "null"]},
         "version": {"type": "integer"},
-        "explanation": {"type": "object"},
+        "explanation": {
+            "type": "object",
+            "description": "Per head, what raised its score and matters (empty far below allow).",
+            "additionalProperties": {"type": "array", "items": _CONTRIBUTION},
+        },
     },
 }
 

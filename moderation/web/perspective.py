@@ -545,7 +545,7 @@ def analyze() -> Response:
     scores = scorer.score_many([comment])[0]
     explanation: Mapping[str, list[Contribution]] = {}
     if spans_wanted:
-        explanation = scorer.explain(comment, top=sys.maxsize)
+        explanation = scorer.explain(comment, top=sys.maxsize, complete=True)
 
     attribute_scores: dict[str, Any] = {}
     for name, threshold in attributes.items():

@@ -7,6 +7,7 @@ import pytest
 from moderation.ml.features import (
     CommentInput,
     count_links,
+    describe,
     metadata_tokens,
     normalise,
     normalise_with_offsets,
@@ -121,3 +122,44 @@ def test_offsets_cover_the_whole_evasive_word(text: str, word: str) -> None:
     start = normalised.index(token)
     first, last = original_span(offsets, start, start + len(token), len(text))
     assert text[first:last] == word
+
+
+def test_every_metadata_token_has_a_plain_word_label() -> None:
+    comments = [
+        CommentInput(
+            "CALL NOW +44 7700 900123 or mail deals@example.com, only $99 at http://a.b.xyz",
+            "Cheap Pills 24 www.pills.example",
+            "pills1987@gmail.com",
+            "http://shop.cheap-pills.xyz/buy/now",
+        ),
+        CommentInput("x" * 2000, "Anna", "anna@example.org", "https://example.org"),
+        CommentInput("ok", "", "anna@example.org", "example.org/a"),
+    ]
+    tokens = {t for c in comments for t in metadata_tokens(c).split()}
+    assert len(tokens) > 25  # the comments above exercise most kinds of token
+    for token in tokens:
+        label = describe(token)
+        assert "_" not in label, token
+        assert "=" not in label, token
+        assert not label.startswith('"'), token  # quoted labels are for words only
+
+
+@pytest.mark.parametrize(
+    ("feature", "label"),
+    [
+        ("email_digits", "email has many digits"),
+        ("author_digits", "name has digits"),
+        ("links=0", "no links"),
+        ("links=2+", "more than two links"),
+        ("len=40", "11 to 40 characters long"),
+        ("len=10", "up to 10 characters long"),
+        ("len=1200+", "more than 1,200 characters long"),
+        ("url_tld=xyz", "website ends in .xyz"),
+        ("author_w=pills", 'name contains "pills"'),
+        ("idiot", '"idiot"'),
+        ("shut up", '"shut up"'),
+        ("links=1 | shouting", "one link or mostly capital letters"),
+    ],
+)
+def test_features_are_described_in_plain_words(feature: str, label: str) -> None:
+    assert describe(feature) == label

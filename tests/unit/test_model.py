@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from sklearn.pipeline import Pipeline
 
-from moderation.ml.features import CommentInput, to_rows
+from moderation.ml.artifacts import ModelArtifact
+from moderation.ml.features import CommentInput, only_stop_words, to_rows
 from moderation.ml.model import (
+    MIN_WEIGHT,
+    QUIET_SHARE,
+    RELATIVE_WEIGHT,
     CompiledHead,
+    Contribution,
     build_pipeline,
     explain,
     fold_platt_scaling,
     platt_scaling,
     predict_many,
 )
+from moderation.services.scoring import SklearnScorer
 from tests.conftest import TINY_TEXTS
 
 pytestmark = pytest.mark.unit
@@ -52,7 +60,7 @@ def test_platt_folding_keeps_ranking_and_moves_probabilities() -> None:
 
 def test_explain_gives_spans_in_the_original_text(tiny_pipeline: Pipeline) -> None:
     text = "Best C4SINO bonus, click here"
-    contributions = explain(tiny_pipeline, CommentInput(text), top=20)
+    contributions = explain(tiny_pipeline, CommentInput(text), top=20, complete=True)
     assert contributions
     assert [c.weight for c in contributions] == sorted(
         (c.weight for c in contributions), reverse=True
@@ -108,7 +116,7 @@ def test_character_ngrams_are_explained_as_the_words_they_fall_in(
     char_pipelines: dict[str, Pipeline],
 ) -> None:
     text = "Buy cheap V1AGRA now!!! best casino"
-    contributions = explain(char_pipelines["spam"], CommentInput(text), top=50)
+    contributions = explain(char_pipelines["spam"], CommentInput(text), top=50, complete=True)
     features = {c.feature for c in contributions}
     assert "viagra" in features
     # No bare character n-gram ("iag", " vi") is ever shown.
@@ -123,3 +131,151 @@ def test_character_ngrams_are_explained_as_the_words_they_fall_in(
     } | {c.feature for c in contributions if c.feature.startswith(("links=", "len="))}
     (start, end), *_ = next(c for c in contributions if c.feature == "viagra").spans
     assert text[start:end] == "V1AGRA"
+
+
+# ------------------------------------------------- explanations on the shipped model
+
+
+@pytest.fixture(scope="module")
+def shipped_scorer(shipped_model: ModelArtifact) -> SklearnScorer:
+    return SklearnScorer(shipped_model)
+
+
+# Real replies of the kinds a moderator reviews (from the held-out news replies), with the head
+# that holds or refuses them.
+REFUSED = [
+    ("abuse", "You are a complete idiot and should shut up."),
+    (
+        "abuse",
+        "@Wanjiru nobody asked you. Go back to lecturing your goats, you obviously can't"
+        " read a results table.",
+    ),
+    ("abuse", "Liz nobody cares about your pedantic corrections, you sad lonely cow. Get a life."),
+    ("abuse", "what a stupid decision by the government, they never learn"),
+    ("spam", "Buy cheap viagra now at www.pills-cheap.xyz best prices!!!"),
+    ("spam", "Earn $500 a day working from home, contact me on whatsapp +1 555 123 4567"),
+]
+
+
+def _cut(contributions: list[Contribution]) -> float:
+    """The cut-off the rule promises, computed here from the unfiltered explanation."""
+    shown = [c for c in contributions if c.spans == () or not only_stop_words(c.feature)]
+    return max(MIN_WEIGHT, RELATIVE_WEIGHT * max(c.weight for c in shown))
+
+
+@pytest.mark.parametrize(("head", "text"), REFUSED)
+def test_explanations_keep_only_contributions_above_the_cut_off(
+    shipped_scorer: SklearnScorer, head: str, text: str
+) -> None:
+    comment = CommentInput(text, "Reader", "reader@example.org")
+    complete = shipped_scorer.explain(comment, top=100, complete=True)[head]
+    shown = shipped_scorer.explain(comment, top=100)[head]
+    cut = _cut(complete)
+    assert shown, "a refused comment's own head explains it"
+    assert all(c.weight >= cut for c in shown)
+    # Exactly what passes the rules, in the same order: nothing above the cut is lost.
+    assert [c.feature for c in shown] == [
+        c.feature
+        for c in complete
+        if c.weight >= cut and (c.spans == () or not only_stop_words(c.feature))
+    ]
+    # The cut-off does remove something on every one of these comments.
+    assert len(shown) < len(complete)
+
+
+def test_a_dominant_word_hides_the_small_ones(shipped_scorer: SklearnScorer) -> None:
+    comment = CommentInput("You are a complete idiot and should shut up.")
+    complete = {c.feature for c in shipped_scorer.explain(comment, complete=True)["abuse"]}
+    assert {"idiot", "should", "complete"} <= complete
+    assert [c.feature for c in shipped_scorer.explain(comment)["abuse"]] == ["idiot"]
+
+
+@pytest.mark.parametrize(("head", "text"), REFUSED)
+def test_stop_words_alone_are_never_highlighted(
+    shipped_scorer: SklearnScorer, head: str, text: str
+) -> None:
+    comment = CommentInput(text)
+    for contributions in shipped_scorer.explain(comment, top=100).values():
+        assert not [c.feature for c in contributions if c.spans and only_stop_words(c.feature)]
+
+
+def test_stop_words_the_model_weighs_heavily_are_dropped(shipped_scorer: SklearnScorer) -> None:
+    text = "@Wanjiru nobody asked you. Go back to lecturing your goats, you obviously can't read."
+    comment = CommentInput(text)
+    complete = {
+        c.feature: c.weight for c in shipped_scorer.explain(comment, complete=True)["abuse"]
+    }
+    # The model gives "nobody", "your" and "you" real weight ...
+    assert min(complete["nobody"], complete["your"], complete["you"]) > MIN_WEIGHT
+    shown = {c.feature for c in shipped_scorer.explain(comment)["abuse"]}
+    # ... but they say nothing alone; the insult does.
+    assert "lecturing" in shown
+    assert not shown & {"nobody", "your", "you", "back to", "go back"}
+
+
+def test_stop_word_rule() -> None:
+    assert only_stop_words("is")
+    assert only_stop_words("to the")
+    assert only_stop_words("again")
+    assert only_stop_words("don")  # from "don't"
+    assert not only_stop_words("shut up")
+    assert not only_stop_words("idiot")
+    assert not only_stop_words("fire")  # a content word in scikit-learn's list
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Great reporting, thank you.",
+        "This is the third time the council has failed to fix the road to town again.",
+        "I think the mayor is wrong about the budget, but the article is fair.",
+    ],
+)
+def test_a_head_far_below_its_allow_threshold_explains_nothing(
+    shipped_scorer: SklearnScorer, text: str
+) -> None:
+    comment = CommentInput(text, "Margaret", "margaret@gmail.com")
+    spam = shipped_scorer.score(comment)["spam"]
+    assert spam < QUIET_SHARE * shipped_scorer.thresholds["spam"].allow
+    # Something did raise the spam score a little (no orange highlight for it, though).
+    assert shipped_scorer.explain(comment, complete=True)["spam"]
+    assert shipped_scorer.explain(comment)["spam"] == []
+
+
+def test_a_head_near_its_allow_threshold_is_explained(shipped_scorer: SklearnScorer) -> None:
+    comment = CommentInput(
+        "This is the third time the council has failed to fix the road to town again."
+    )
+    abuse = shipped_scorer.score(comment)["abuse"]
+    allow = shipped_scorer.thresholds["abuse"].allow
+    assert QUIET_SHARE * allow <= abuse < allow
+    shown = [c.feature for c in shipped_scorer.explain(comment)["abuse"]]
+    assert shown == ["town", "failed"]  # not "is", "to", "again", "the"
+
+
+def test_contributions_have_plain_word_labels(shipped_scorer: SklearnScorer) -> None:
+    comment = CommentInput(
+        "Earn $500 a day working from home, contact me on whatsapp +1 555 123 4567",
+        "Cash Queen 99",
+        "cashqueen1999@mail.ru",
+    )
+    explanation = shipped_scorer.explain(comment)["spam"]
+    labels = {c.feature: c.label for c in explanation}
+    assert labels["phone_in_text"] == "a phone number in the text"
+    assert labels["money_in_text"] == "a sum of money in the text"
+    assert labels["whatsapp"] == '"whatsapp"'
+    for contribution in explanation:
+        as_dict = contribution.as_dict()
+        assert set(as_dict) == {"feature", "label", "weight", "spans"}
+        assert "_" not in as_dict["label"]
+        assert "=" not in as_dict["label"]
+
+
+def test_explain_is_fast_enough_to_run_at_intake(shipped_scorer: SklearnScorer) -> None:
+    """Not a benchmark: a guard against an explanation that costs 100x a score."""
+    comment = CommentInput(REFUSED[1][1])
+    shipped_scorer.explain(comment)
+    started = time.perf_counter()
+    for _ in range(20):
+        shipped_scorer.explain(comment)
+    assert (time.perf_counter() - started) / 20 < 0.05
