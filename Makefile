@@ -30,13 +30,14 @@ var/secret_key:
 	$(PYTHON) -c "import secrets; print(secrets.token_hex(32))" > $@
 	chmod 600 $@
 
-# Plain HTTP on loopback: cookies without the Secure flag, the demo article page on.
+# Plain HTTP on loopback: cookies without the Secure flag, the demo article page on. honcho
+# runs the Procfile: gunicorn and the webhook deliverer (idle unless MODERATION_WEBHOOK_URL is set).
 run: $(SERVE_STAMP) var/secret_key
 	MODERATION_SECRET_KEY="$${MODERATION_SECRET_KEY:-$$(cat var/secret_key)}" $(BIN)/moderation db upgrade
 	MODERATION_SECRET_KEY="$${MODERATION_SECRET_KEY:-$$(cat var/secret_key)}" PORT=$(PORT) \
 		MODERATION_SESSION_COOKIE_SECURE="$${MODERATION_SESSION_COOKIE_SECURE:-false}" \
-		MODERATION_DEMO_PAGE="$${MODERATION_DEMO_PAGE:-true}" \
-		$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
+		MODERATION_DEMO_PAGE="$${MODERATION_DEMO_PAGE:-true}" PATH="$(CURDIR)/$(BIN):$$PATH" \
+		$(BIN)/honcho --no-colour --procfile Procfile start
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -50,17 +50,36 @@ models_dir_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     default=default_models_dir,
     show_default="var/models",
-    help="Folder of trained model versions and the ACTIVE pointer (the shipped versions in "
-    "models/ stay readable).",
+    help="Folder of trained model versions, and of versions unpacked from the database (the "
+    "shipped versions in models/ stay readable).",
 )
 model_option = click.option(
     "--model", "version", default=None, help="Model version (default: the active one)."
 )
 
 
-def _load(models_dir: Path, version: str | None) -> artifacts.ModelArtifact:
+def _active(store: artifacts.ModelStore) -> str | None:
+    """The active version: the database's latest activation (its files unpacked here if this
+    host lacks them), else the ACTIVE files' (a database not set up yet)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from moderation.services import model_registry
+
     try:
-        return _store(models_dir).load(version)
+        with _session() as session:
+            recorded = model_registry.active(session)
+            if recorded is not None:
+                model_registry.ensure_local(session, store, recorded)
+                return recorded.version
+    except SQLAlchemyError:
+        pass
+    return store.active()
+
+
+def _load(models_dir: Path, version: str | None) -> artifacts.ModelArtifact:
+    store = _store(models_dir)
+    try:
+        return store.load(version or _active(store))
     except artifacts.ArtifactError as exc:
         raise click.ClickException(f"{exc}; run `moderation train` first") from exc
 
@@ -134,7 +153,7 @@ def train(
     checks_dir = data_dir.parent / "checks"
     previous = None
     store = _store(models_dir)
-    active = store.active()
+    active = _active(store)
     if active is not None:
         try:
             previous = store.load(active)
@@ -172,7 +191,7 @@ def train(
             f"model {result.version} not activated: it fails the quality gate "
             "(see above; --force activates it anyway)"
         )
-    store.activate(result.version)
+    _activate(store, result.version)
     click.echo(f"model {result.version} activated" + (" despite the gate" if problems else ""))
 
 
@@ -324,11 +343,21 @@ def models() -> None:
 @models.command("list")
 @models_dir_option
 def models_list(models_dir: Path) -> None:
-    """List model versions (trained and shipped); * marks the active one."""
+    """List model versions (trained, shipped, and stored in the database); * marks the active
+    one, and the latest activations follow."""
+    from moderation.services import model_registry
+
     store = _store(models_dir)
-    active = store.active()
-    for name in store.versions():
-        manifest = artifacts.read_manifest(store.path_of(name))
+    active = _active(store)
+    with _session() as session:
+        stored = model_registry.stored_versions(session)
+        steps = model_registry.history(session, limit=10)
+    for name in sorted(set(store.versions()) | stored):
+        try:
+            manifest = artifacts.read_manifest(store.path_of(name))
+        except artifacts.ArtifactError:  # in the database only: unpacked when activated
+            click.echo(f"{'*' if name == active else ' '} {name} (in the database only)")
+            continue
         heads = manifest.get("heads", {})
         thresholds = " ".join(
             f"{h}={v['thresholds']['allow']}/{v['thresholds']['reject']}" for h, v in heads.items()
@@ -336,31 +365,52 @@ def models_list(models_dir: Path) -> None:
         marker = "*" if name == active else " "
         shipped = " (shipped)" if store.path_of(name).parent != models_dir else ""
         click.echo(f"{marker} {name}{shipped}  {manifest.get('created_at', '')}  {thresholds}")
+    for step in steps:
+        click.echo(
+            f"  activated {step.version} at {step.activated_at:%Y-%m-%d %H:%M:%S} by {step.actor}"
+        )
+
+
+def _activate(store: artifacts.ModelStore, version: str) -> None:
+    """Record ``version`` as the active one in the database: every instance follows."""
+    from moderation.services import model_registry
+
+    with _session() as session:
+        try:
+            model_registry.activate(session, store, version, actor="cli")
+        except artifacts.ArtifactError as exc:
+            raise click.ClickException(str(exc)) from exc
+        session.commit()
 
 
 @models.command("activate")
 @click.argument("version")
 @models_dir_option
 def models_activate(version: str, models_dir: Path) -> None:
-    """Make VERSION the active model (running services switch within seconds)."""
-    _load(models_dir, version)
-    _store(models_dir).activate(version)
+    """Make VERSION the active model on every instance using this database (running services
+    switch within MODERATION_RELOAD_SECONDS)."""
+    _activate(_store(models_dir), version)
     click.echo(f"active model: {version}")
 
 
 @models.command("rollback")
 @models_dir_option
 def models_rollback(models_dir: Path) -> None:
-    """Activate the version before the active one."""
+    """Activate the version that was active before the current one (else the previous one by
+    name)."""
+    from moderation.services import model_registry
+
     store = _store(models_dir)
-    versions = store.versions()
-    active = store.active()
-    if active not in versions or versions.index(active) == 0:
-        raise click.ClickException("there is no earlier version to roll back to")
-    previous = versions[versions.index(active) - 1]
-    _load(models_dir, previous)
-    store.activate(previous)
-    click.echo(f"active model: {previous} (was {active})")
+    active = _active(store)
+    with _session() as session:
+        earlier = model_registry.previous(session)
+    if earlier is None:
+        versions = store.versions()
+        if active not in versions or versions.index(active) == 0:
+            raise click.ClickException("there is no earlier version to roll back to")
+        earlier = versions[versions.index(active) - 1]
+    _activate(store, earlier)
+    click.echo(f"active model: {earlier} (was {active})")
 
 
 def _app(**overrides: Any) -> Flask:
@@ -695,21 +745,32 @@ def webhooks() -> None:
     show_default=True,
     help="Seconds between passes.",
 )
-def webhooks_deliver(once: bool, interval: float) -> None:
+@click.option(
+    "--if-configured",
+    is_flag=True,
+    help="Without MODERATION_WEBHOOK_URL, wait for SIGTERM doing nothing instead of failing "
+    "(for make run's process manager, which stops everything when one process exits).",
+)
+def webhooks_deliver(once: bool, interval: float, if_configured: bool) -> None:
     """POST due events to MODERATION_WEBHOOK_URL until SIGTERM or SIGINT (or once)."""
     import signal
 
     from moderation.services.webhooks import run_deliverer
 
     app = _app(SCORER_BACKEND="fixed")
-    if not app.config["WEBHOOK_URL"]:
-        raise click.ClickException("MODERATION_WEBHOOK_URL is not set: nowhere to deliver to")
     stop: list[int] = []
 
     def on_signal(signum: int, _frame: Any) -> None:
         stop.append(signum)  # finish the event in hand, give the rest back, exit
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    if not app.config["WEBHOOK_URL"]:
+        if not if_configured or once:
+            raise click.ClickException("MODERATION_WEBHOOK_URL is not set: nowhere to deliver to")
+        click.echo("webhooks off (MODERATION_WEBHOOK_URL is not set); waiting to be stopped")
+        while not stop:
+            signal.pause()
+        return
     try:
         report = run_deliverer(app, once=once, interval=interval, should_stop=lambda: bool(stop))
     except Exception as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -129,6 +130,33 @@ def fresh_database(url: str) -> Engine:
         engine = db.make_engine(url)
     migrate.upgrade(engine)
     return engine
+
+
+@contextlib.contextmanager
+def scratch_database(url: str) -> Iterator[str]:
+    """The URL of a new, migrated database that code under test commits to for real: on
+    PostgreSQL a database of its own on the server of ``url`` (dropped afterwards), as separate
+    instances of the service would share; on SQLite the file ``url`` names."""
+    if not url.startswith("postgresql"):
+        engine = db.make_engine(url)
+        migrate.upgrade(engine)
+        engine.dispose()
+        yield url
+        return
+    name = f"scratch_{os.getpid()}_{secrets.token_hex(4)}"
+    server = db.make_engine(url)
+    with server.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    scratch = url.rsplit("/", 1)[0] + f"/{name}"
+    engine = db.make_engine(scratch)
+    migrate.upgrade(engine)
+    engine.dispose()
+    try:
+        yield scratch
+    finally:
+        with server.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        server.dispose()
 
 
 def drop_database(engine: Engine) -> None:

@@ -280,13 +280,16 @@ def active_version(models_dir: Path) -> str | None:
 
 
 def activate(models_dir: Path, version: str) -> None:
-    """Point ``models/ACTIVE`` at ``version`` (atomically)."""
+    """Point the folder's ``ACTIVE`` file at ``version`` (atomically, readable by all): the
+    version a folder ships with. The service's active version is recorded in the database
+    (:mod:`moderation.services.model_registry`)."""
     if version not in list_versions(models_dir):
         raise ArtifactError(f"no model version {version!r} in {models_dir}")
     with tempfile.NamedTemporaryFile(
         "w", dir=models_dir, delete=False, encoding="utf-8", suffix=".tmp"
     ) as fh:
         fh.write(version + "\n")
+    os.chmod(fh.name, 0o644)  # a temporary file is 0600: the service's user must read it
     os.replace(fh.name, models_dir / ACTIVE)
 
 
@@ -294,10 +297,11 @@ def activate(models_dir: Path, version: str) -> None:
 class ModelStore:
     """Where model versions live: a writable folder over the read-only shipped one.
 
-    Trained versions and the ``ACTIVE`` pointer go into ``writable`` (``var/models`` by
-    default), never into the checkout; the versions shipped in the repository's ``models/``
-    stay readable. The active version is the writable folder's pointer, else the shipped
-    folder's, else the newest version found.
+    Trained versions (and versions unpacked from the database) go into ``writable``
+    (``var/models`` by default), never into the checkout; the versions shipped in the
+    repository's ``models/`` stay readable. :meth:`active` is the file pointers' choice (the
+    writable folder's ``ACTIVE``, else the shipped folder's, else the newest version), used
+    until a version is activated in the database.
     """
 
     writable: Path
@@ -326,7 +330,7 @@ class ModelStore:
         raise ArtifactError(f"no model version {version!r} in {self.writable} or {self.shipped}")
 
     def active(self) -> str | None:
-        """The version in use."""
+        """The version the ``ACTIVE`` files name."""
         for folder in self._folders():
             pointer = folder / ACTIVE
             if pointer.is_file():
@@ -335,16 +339,6 @@ class ModelStore:
                     return name
         versions = self.versions()
         return versions[-1] if versions else None
-
-    def activate(self, version: str) -> None:
-        """Make ``version`` the one in use (the pointer is written in the writable folder)."""
-        self.path_of(version)
-        self.writable.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", dir=self.writable, delete=False, encoding="utf-8", suffix=".tmp"
-        ) as fh:
-            fh.write(version + "\n")
-        os.replace(fh.name, self.writable / ACTIVE)
 
     def load(self, version: str | None = None) -> ModelArtifact:
         """Load ``version`` (the active one by default), verified.

@@ -402,7 +402,12 @@ def _insert_all(with_token: bool, with_prediction: bool) -> Any:
         ("decisions", ("actor", "moderator_id", "status", "reasons", "undoes_id", "created_at"))
     ]
     if with_prediction:
-        children.append(("predictions", ("model_version", "spam", "abuse", "created_at")))
+        children.append(
+            (
+                "predictions",
+                ("model_version", "spam", "abuse", "thresholds", "explanation", "created_at"),
+            )
+        )
     for name, columns in children:
         bound = _bound(name, columns, f"{name[0]}_")
         rows.append(
@@ -465,6 +470,8 @@ def store_comment(
             "model_version": prepared.model_version or "",
             "spam": scores["spam"],
             "abuse": scores["abuse"],
+            "thresholds": {head: t.as_dict() for head, t in prepared.thresholds.items()},
+            "explanation": prepared.explanation,
             "created_at": now,
         }
         if scores is not None
@@ -490,7 +497,7 @@ def store_comment(
                 _insert_all(token is not None, prediction is not None), params
             ).scalar_one()
         except IntegrityError as exc:
-            raise DuplicateCommentError() from exc
+            raise _duplicate_or(exc) from exc
         return IntakeResult(
             Comment(id=comment_id, **values), decision, scores, prepared.model_version
         )

@@ -12,10 +12,13 @@ from typing import Any, Protocol, runtime_checkable
 
 import sklearn
 from flask import Flask, current_app
+from sqlalchemy import Engine
 
+from moderation.db import get_engine
 from moderation.ml.artifacts import HEADS, ArtifactError, ModelArtifact, ModelStore
 from moderation.ml.features import CommentInput, to_rows
 from moderation.ml.model import CompiledHead, Contribution, explain, predict_many
+from moderation.services import model_registry
 from moderation.services.policy import Thresholds
 
 Scores = dict[str, float]
@@ -161,20 +164,49 @@ def model_store(config: Mapping[str, Any]) -> ModelStore:
 class ScorerHolder:
     """The process's scorer, swapped for the newly activated model without a restart.
 
-    At most every ``RELOAD_SECONDS`` a request looks at the ``ACTIVE`` pointer; when it names
-    another version, that version is loaded and verified, then replaces the old scorer in one
-    assignment. Requests already scoring keep the scorer they started with. A version that
-    fails to load leaves the old one in place.
+    At most every ``RELOAD_SECONDS`` a request looks up the active version: the database's
+    latest activation (shared by every instance; see :mod:`moderation.services.model_registry`),
+    else the ``ACTIVE`` file pointer. When it names another version, that version is unpacked
+    from the database if this host lacks it, loaded and verified, then replaces the old scorer
+    in one assignment. Requests already scoring keep the scorer they started with. A version
+    that fails to load, or a lookup that fails, leaves the old scorer in place.
     """
 
-    def __init__(self, config: Mapping[str, Any]) -> None:
+    def __init__(self, config: Mapping[str, Any], engine: Engine | None = None) -> None:
         self.config = dict(config)
         self.scorer: Scorer | None = None
         self.error: str | None = None
+        self._engine = engine
         self._lock = threading.Lock()
-        self._checked = 0.0
+        self._checked = time.monotonic()
+        self._failed: str | None = None  # a version that failed to load: not retried
+        self._lookup_error: str | None = None
         self._follow = config["SCORER_BACKEND"] == "sklearn" and not config.get("MODEL_VERSION")
-        self._load()
+        self._load(self._wanted() if self._follow else None)
+
+    def _wanted(self) -> str | None:
+        """The version to serve (unpacked here from the database if needed), or ``None`` for
+        the file pointer's when the lookup fails."""
+        store = model_store(self.config)
+        try:
+            if self._engine is not None:
+                connection = self._engine.execution_options(sqlite_begin="DEFERRED").connect()
+                with connection:
+                    recorded = model_registry.active(connection)
+                    if recorded is not None:
+                        if self.scorer is None or recorded.version != self.scorer.version:
+                            model_registry.ensure_local(connection, store, recorded)
+                        self._lookup_error = None
+                        return recorded.version
+            found = store.active()
+        except Exception as exc:  # the database or the folder unreadable: keep what we have
+            message = f"{exc.__class__.__name__}: {exc}"
+            if message != self._lookup_error:
+                log.warning("cannot look up the active model: %s", message)
+            self._lookup_error = message
+            return None
+        self._lookup_error = None
+        return found
 
     def _load(self, version: str | None = None) -> None:
         config = dict(self.config)
@@ -185,6 +217,7 @@ class ScorerHolder:
             self.error = None
         except Exception as exc:  # a broken artifact must not take the service down
             self.error = f"{exc.__class__.__name__}: {exc}"
+            self._failed = version
             log.error("model %s not loaded: %s", version or "(active)", self.error)
 
     def get(self) -> Scorer | None:
@@ -197,20 +230,22 @@ class ScorerHolder:
         return self.scorer
 
     def _maybe_reload(self) -> None:
-        active = model_store(self.config).active()
-        current = self.scorer.version if self.scorer is not None else None
-        if active is None or active == current or not self._lock.acquire(blocking=False):
+        if not self._lock.acquire(blocking=False):
             return
         try:
-            log.info("switching model %s -> %s", current, active)
-            self._load(active)
+            wanted = self._wanted()
+            current = self.scorer.version if self.scorer is not None else None
+            if wanted is None or wanted == current or wanted == self._failed:
+                return
+            log.info("switching model %s -> %s", current, wanted)
+            self._load(wanted)
         finally:
             self._lock.release()
 
 
 def init_app(app: Flask) -> None:
     """Load the model once per process; without one, comments wait for review."""
-    holder = ScorerHolder(app.config)
+    holder = ScorerHolder(app.config, get_engine(app))
     if holder.scorer is None:
         app.logger.error("no model loaded, every comment will wait for review: %s", holder.error)
     app.extensions[EXTENSION] = holder

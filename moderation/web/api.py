@@ -305,3 +305,59 @@ def moderators() -> Response:
             ]
         }
     )
+
+
+class ActivateIn(BaseModel):
+    """The model version to make active on every instance."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: str = Field(min_length=1, max_length=64)
+
+
+def _models_view(session: Session) -> dict[str, Any]:
+    from moderation.services import model_registry
+    from moderation.services.scoring import model_store
+
+    store = model_store(current_app.config)
+    recorded = model_registry.active(session)
+    scorer = get_scorer()
+    return {
+        "active": recorded.version if recorded is not None else store.active(),
+        "serving": scorer.version if scorer is not None else None,
+        "versions": sorted(set(store.versions()) | model_registry.stored_versions(session)),
+        "activations": [
+            {"version": a.version, "actor": a.actor, "activated_at": a.activated_at.isoformat()}
+            for a in model_registry.history(session, limit=20)
+        ],
+    }
+
+
+@bp.get("/models")
+@require(Role.MODERATOR)
+def models() -> Response:
+    """The active model version, the one this worker serves, the known versions and the latest
+    activations."""
+    return jsonify(_models_view(get_session()))
+
+
+@bp.put("/models/active")
+@require(Role.ADMIN)
+def activate_model() -> Response:
+    """Activate a model version (admins only): every instance on this database serves it
+    within its reload interval."""
+    from moderation.ml.artifacts import ArtifactError
+    from moderation.services import model_registry
+    from moderation.services.scoring import model_store
+
+    data = _body(ActivateIn)
+    session = get_session()
+    moderator = current_moderator()
+    assert moderator is not None  # require() let the caller in
+    try:
+        model_registry.activate(
+            session, model_store(current_app.config), data.version, actor=moderator.name
+        )
+    except ArtifactError as exc:
+        raise BadRequestError(str(exc)) from exc
+    session.commit()
+    return jsonify(_models_view(session))

@@ -23,6 +23,26 @@ def _only_the_given_models_dir(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A migrated SQLite database of the commands' own (activations are recorded there)."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("MODERATION_DATABASE_URL", url)
+    assert CliRunner().invoke(main, ["db", "upgrade"]).exit_code == 0
+    return url
+
+
+def _active(url: str) -> str | None:
+    from moderation.db import make_engine
+    from moderation.services import model_registry
+
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        recorded = model_registry.active(connection)
+    engine.dispose()
+    return recorded.version if recorded is not None else None
+
+
+@pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
 
@@ -126,7 +146,7 @@ def own_data(tmp_path: Path) -> Path:
 
 
 def test_train_is_deterministic_and_manages_versions(
-    runner: CliRunner, own_data: Path, tmp_path: Path
+    runner: CliRunner, own_data: Path, tmp_path: Path, database: str
 ) -> None:
     models = tmp_path / "models"
     for version in ("v1", "v2"):
@@ -153,19 +173,25 @@ def test_train_is_deterministic_and_manages_versions(
     manifest = json.loads((models / "v2" / "manifest.json").read_text())
     assert manifest["training_data"]["files"]
     assert manifest["training_data"]["rows"]["train"] > 0
-    assert (models / "ACTIVE").read_text().strip() == "v2"
+    assert _active(database) == "v2"
+    assert not (models / "ACTIVE").exists()  # activation is recorded in the database only
 
     listed = runner.invoke(main, ["models", "list", "--models-dir", str(models)])
     assert "* v2" in listed.output
     assert "  v1" in listed.output
+    assert "activated v2" in listed.output and "by cli" in listed.output
     rolled = runner.invoke(main, ["models", "rollback", "--models-dir", str(models)])
-    assert rolled.exit_code == 0
-    assert (models / "ACTIVE").read_text().strip() == "v1"
+    assert rolled.exit_code == 0, rolled.output
+    assert _active(database) == "v1"
     again = runner.invoke(main, ["models", "rollback", "--models-dir", str(models)])
-    assert again.exit_code != 0
-    activated = runner.invoke(main, ["models", "activate", "v2", "--models-dir", str(models)])
+    assert again.exit_code == 0  # back to the version active before: v2
+    assert _active(database) == "v2"
+    unknown = runner.invoke(main, ["models", "activate", "v9", "--models-dir", str(models)])
+    assert unknown.exit_code != 0
+    assert "no model version 'v9'" in unknown.output
+    activated = runner.invoke(main, ["models", "activate", "v1", "--models-dir", str(models)])
     assert activated.exit_code == 0
-    assert (models / "ACTIVE").read_text().strip() == "v2"
+    assert _active(database) == "v1"
 
 
 def test_commands_fail_clearly_without_a_model(runner: CliRunner, tmp_path: Path) -> None:
@@ -180,17 +206,17 @@ def _train(runner: CliRunner, data: Path, models: Path, version: str, *flags: st
 
 
 def test_train_does_not_activate_unless_asked(
-    runner: CliRunner, own_data: Path, tmp_path: Path
+    runner: CliRunner, own_data: Path, tmp_path: Path, database: str
 ) -> None:
     models = tmp_path / "models"
     result = _train(runner, own_data, models, "quiet")
     assert result.exit_code == 0, result.output
     assert "not activated" in result.output
-    assert not (models / "ACTIVE").exists()
+    assert _active(database) is None
 
 
 def test_the_quality_gate_stops_a_model_below_the_floors_unless_forced(
-    runner: CliRunner, own_data: Path, tmp_path: Path
+    runner: CliRunner, own_data: Path, tmp_path: Path, database: str
 ) -> None:
     models = tmp_path / "models"
     checks = own_data.parent / "checks"
@@ -202,7 +228,7 @@ def test_the_quality_gate_stops_a_model_below_the_floors_unless_forced(
     assert refused.exit_code != 0
     assert "quality gate: functional checks overall" in refused.output
     assert "not activated" in refused.output
-    assert not (models / "ACTIVE").exists()
+    assert _active(database) is None
     forced = _train(runner, own_data, models, "v2", "--activate", "--force")
     assert forced.exit_code == 0, forced.output
-    assert (models / "ACTIVE").read_text().strip() == "v2"
+    assert _active(database) == "v2"

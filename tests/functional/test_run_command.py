@@ -13,6 +13,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,7 +43,17 @@ def _open(request: urllib.request.Request | str) -> tuple[int, dict[str, str], b
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def hooks() -> Iterator[Any]:
+    """The site's webhook endpoint (make run starts the deliverer beside gunicorn)."""
+    from tests.functional.test_webhooks import Receiver
+
+    receiver = Receiver()
+    yield receiver
+    receiver.down()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, hooks: Any) -> Iterator[str]:
     port = _free_port()
     folder = tmp_path_factory.mktemp("run")
     db = folder / "service.db"
@@ -51,6 +62,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         **os.environ,
         "MODERATION_DATABASE_URL": f"sqlite:///{db}",
         "MODERATION_SITE_ORIGINS": "https://news.example",
+        "MODERATION_WEBHOOK_URL": hooks.url,
+        "MODERATION_FLOOD_SECONDS": "0",  # several tests post from 127.0.0.1
+        "MODERATION_WEBHOOK_SECRETS": "run-test-webhook-secret",
         "PORT": str(port),
     }
     process = subprocess.Popen(
@@ -146,3 +160,28 @@ def test_secret_is_not_a_default(served: str) -> None:
     secret = Path(ROOT / "var" / "secret_key")
     assert secret.is_file()
     assert oct(secret.stat().st_mode)[-3:] == "600"
+
+
+def test_make_run_also_delivers_webhooks(served: str, hooks: Any) -> None:
+    request = urllib.request.Request(
+        served + "/comments",
+        data=json.dumps(
+            {
+                "comment": "A clear and useful piece, thank you.",
+                "author": "Webhook Reader",
+                "email": "hooked@example.org",
+                "comment_post_ID": "hooked",
+            }
+        ).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    status, _, body = _open(request)
+    assert status == 201, body
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        delivered = [r for r in hooks.requests if r.json["comment"]["article_id"] == "hooked"]
+        if delivered:
+            break
+        time.sleep(0.1)
+    assert [r.json["comment"]["id"] for r in delivered] == [json.loads(body)["id"]]

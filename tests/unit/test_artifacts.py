@@ -112,11 +112,12 @@ def test_activate_and_active_version(tiny_model_dir: Path) -> None:
     assert artifacts.active_version(tiny_model_dir) == "tiny"  # newest, no pointer yet
     artifacts.activate(tiny_model_dir, "tiny")
     assert (tiny_model_dir / "ACTIVE").read_text().strip() == "tiny"
+    assert (tiny_model_dir / "ACTIVE").stat().st_mode & 0o777 == 0o644  # the service reads it
     with pytest.raises(artifacts.ArtifactError):
         artifacts.activate(tiny_model_dir, "nope")
 
 
-def test_the_store_reads_shipped_versions_and_writes_only_its_own_folder(
+def test_the_store_reads_shipped_versions_and_its_own_folder(
     tmp_path: Path, tiny_pipeline: Pipeline
 ) -> None:
     shipped, trained = tmp_path / "models", tmp_path / "var" / "models"
@@ -132,14 +133,13 @@ def test_the_store_reads_shipped_versions_and_writes_only_its_own_folder(
     before = {p: p.read_bytes() for p in shipped.rglob("*") if p.is_file()}
     store = artifacts.ModelStore(trained, shipped)
     assert store.versions() == ["v1", "v2"]
-    assert store.active() == "v1"  # nothing activated here yet: the shipped pointer
-    store.activate("v2")
-    assert store.active() == "v2"
-    assert (trained / "ACTIVE").read_text().strip() == "v2"
-    assert store.load().version == "v2"
-    store.activate("v1")  # a shipped version can be active; its files stay where they are
+    assert store.active() == "v1"  # no pointer in the writable folder: the shipped one
     assert store.load().path == shipped / "v1"
+    artifacts.activate(trained, "v2")  # an older install's pointer wins over the shipped one
+    assert store.active() == "v2"
+    assert store.load().version == "v2"
+    assert store.load("v1").path == shipped / "v1"
     assert {p: p.read_bytes() for p in shipped.rglob("*") if p.is_file()} == before
     with pytest.raises(artifacts.ArtifactError):
-        store.activate("v3")
+        store.load("v3")
     assert artifacts.ModelStore(tmp_path / "empty").active() is None
