@@ -26,6 +26,8 @@ class ModerationError(Exception):
         if message:
             self.message = message
         self.extra = extra
+        # A form post's fields, so that its error page can show the form again as it was typed.
+        self.values: dict[str, Any] = {}
 
     def body(self) -> dict[str, Any]:
         """The JSON body."""

@@ -14,12 +14,14 @@ import math
 import time
 from collections.abc import Callable
 
-from flask import Blueprint, Flask, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-# No X-RateLimit headers on answers: clients do not need them, and the flood rule's own
-# Retry-After must not be overwritten; a 429 from a limit gets its Retry-After (errors.py).
+# Flask-Limiter's own headers stay off: it would merge its window into the flood rule's
+# Retry-After (the flood answer said 60 in the header and 15 in the body). A 429 from a limit
+# gets its Retry-After (errors.py); X-RateLimit-* headers only where MODERATION_RATELIMIT_
+# HEADERS_ENABLED asks for them (_limit_headers), never touching Retry-After.
 limiter = Limiter(key_func=get_remote_address, headers_enabled=False)
 
 
@@ -109,12 +111,27 @@ def init_app(app: Flask, *, compat: dict[Blueprint, Callable[[], str]]) -> None:
             },
         )
     limiter.init_app(app)
+    if app.config.get("RATELIMIT_HEADERS_ENABLED"):
+        app.after_request(_limit_headers)  # registered only when asked: no cost otherwise
     for blueprint, key_func in compat.items():
         # Blueprints are module-level: put the limits on them once, whatever the app count.
         if blueprint.name not in _limited_blueprints:
             limiter.limit(_site_limit, key_func=key_func)(blueprint)
             limiter.limit(_site_limit, key_func=get_remote_address)(blueprint)
             _limited_blueprints.add(blueprint.name)
+
+
+def _limit_headers(response: Response) -> Response:
+    """X-RateLimit-Limit, -Remaining and -Reset of the limit nearest to refusing this client."""
+    try:
+        current = limiter.current_limit
+    except Exception:  # the limit store failed: the answer goes out without the headers
+        return response
+    if current is not None:
+        response.headers["X-RateLimit-Limit"] = str(current.limit.amount)
+        response.headers["X-RateLimit-Remaining"] = str(current.remaining)
+        response.headers["X-RateLimit-Reset"] = str(math.ceil(current.reset_at))
+    return response
 
 
 def storage_problem(app: Flask) -> str | None:

@@ -7,7 +7,7 @@ import json
 import secrets
 import time
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from flask import (
     Blueprint,
@@ -26,6 +26,7 @@ from moderation import deadline
 from moderation.db import begin_writing, get_session
 from moderation.errors import (
     BadRequestError,
+    ModerationError,
     NotFoundError,
     UnauthorizedError,
     UnsupportedMediaTypeError,
@@ -84,6 +85,12 @@ def _author_may_see(comment_id: int, token: str | None) -> bool:
         return bool(_author_signer().loads(token) == comment_id)
     except BadSignature:
         return False
+
+
+@bp.app_context_processor
+def _form_token_helpers() -> dict[str, Any]:
+    # A callable, not a token: only the pages that show the reply form again sign one.
+    return {"new_form_token": new_form_token, "form_token_field": FORM_TOKEN_FIELD}
 
 
 def new_form_token() -> str:
@@ -270,8 +277,23 @@ def _accepted(result: IntakeResult, site: SiteKey | None, data: CommentIn) -> Re
         response.status_code = 201
         response.headers["Location"] = f"/comments/{comment.id}"
         return response
-    # Back to the article for a published or held comment; a refusal gets its message here.
-    target = _redirect_target(data.redirect_to) if shown is not Status.REJECTED else None
+    # Back to the article for a published or held comment; a refusal gets its message here,
+    # with the text in the form to edit and send again.
+    target = _redirect_target(data.redirect_to)
+    if shown is Status.REJECTED:
+        return Response(
+            render_template(
+                "accepted.html",
+                body=body,
+                comment=comment,
+                status=shown,
+                values=_form_values(data),
+                back=target or _safe_referrer(),
+                form_token=new_form_token(),  # the refused comment spent the page's token
+            ),
+            status=201,
+            mimetype="text/html",
+        )
     if target is not None:
         params = (
             {"unapproved": str(comment.id), "moderation-hash": body["author_token"]}
@@ -281,10 +303,83 @@ def _accepted(result: IntakeResult, site: SiteKey | None, data: CommentIn) -> Re
         fragment = f"comment-{comment.id}" if shown is Status.APPROVED else "respond"
         return redirect(_with_params(target, params, fragment), code=303)
     return Response(
-        render_template("accepted.html", body=body, comment=comment, status=shown),
+        render_template(
+            "accepted.html",
+            body=body,
+            comment=comment,
+            status=shown,
+            back=_safe_referrer(),
+        ),
         status=201,
         mimetype="text/html",
     )
+
+
+def _form_values(data: CommentIn) -> dict[str, str]:
+    """The reply form's fields as posted (WordPress's names), to fill the form again."""
+    return {
+        "comment": data.content,
+        "author": data.author,
+        "email": data.email,
+        "url": data.url,
+        "comment_post_ID": data.article_id,
+        "comment_parent": str(data.parent_id or 0),
+        "redirect_to": data.redirect_to,
+        "wp-comment-cookies-consent": "yes" if data.cookies_consent else "",
+    }
+
+
+def _safe_referrer() -> str | None:
+    """The page the form was on, for a "back" link (http or https only)."""
+    referrer = request.referrer or ""
+    return referrer if referrer.startswith(("https://", "http://")) else None
+
+
+# --------------------------------------------------------------------------- "save my name"
+
+# WordPress's comment_author cookies: the form is filled in again on the reader's next visit,
+# without JavaScript. Set only when the reader ticks the box, removed when they do not; they
+# hold what the reader typed into the form, for the site's pages (the demo article) to read.
+SAVED_AUTHOR_COOKIES = {
+    "author": "comment_author",
+    "email": "comment_author_email",
+    "url": "comment_author_url",
+}
+SAVED_AUTHOR_SECONDS = 30_000_000  # WordPress's comment_cookie_lifetime (347 days)
+
+
+def saved_author() -> dict[str, str]:
+    """What the reader chose to keep ("save my name"), read from their cookies."""
+    limits = {"author": 245, "email": 100, "url": 200}
+    saved = {}
+    for field, cookie in SAVED_AUTHOR_COOKIES.items():
+        value = request.cookies.get(cookie)
+        if value:
+            saved[field] = unquote(value)[: limits[field]]
+    return saved
+
+
+def _remember_author(response: Response, data: CommentIn) -> None:
+    secure = bool(current_app.config["SESSION_COOKIE_SECURE"])
+    if data.cookies_consent:
+        for field, cookie in SAVED_AUTHOR_COOKIES.items():
+            value = getattr(data, field)
+            if value:
+                response.set_cookie(
+                    cookie,
+                    quote(value, safe="@"),
+                    max_age=SAVED_AUTHOR_SECONDS,
+                    secure=secure,
+                    httponly=True,  # only the server reads them back
+                    samesite="Lax",
+                )
+            elif cookie in request.cookies:
+                response.delete_cookie(cookie, secure=secure, httponly=True, samesite="Lax")
+        return
+    # Unticked: forget what was kept before (only the cookies this browser actually has).
+    for cookie in SAVED_AUTHOR_COOKIES.values():
+        if cookie in request.cookies:
+            response.delete_cookie(cookie, secure=secure, httponly=True, samesite="Lax")
 
 
 @bp.post("/comments")
@@ -337,6 +432,11 @@ def post_comment() -> Response:
         result = store_comment(session, prepared, settings=settings)
         webhooks.enqueue_status(session, result.comment)  # the outbox: in the same transaction
         session.commit()
+    except ModerationError as exc:
+        session.rollback()
+        if not is_json:  # a form post's page shows the form again with what was typed
+            exc.values = data
+        raise
     except Exception:
         session.rollback()
         raise
@@ -365,6 +465,7 @@ def post_comment() -> Response:
             secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
             samesite="Lax",
         )
+        _remember_author(response, comment_in)
     return response
 
 

@@ -7,14 +7,24 @@ It works as a plain HTML form; ``demo.js`` enhances it with ``fetch`` and inline
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from flask import Blueprint, current_app, render_template, request
 from werkzeug.wrappers import Response
 
 from moderation.db import get_session
 from moderation.errors import NotFoundError
-from moderation.services.publishing import article_comments
+from moderation.services.intake import public_status
+from moderation.services.policy import Status
+from moderation.services.publishing import MAX_DEPTH, article_comments
 from moderation.tables import Comment
-from moderation.web.comments import FORM_TOKEN_FIELD, _author_may_see, new_form_token
+from moderation.web.comments import (
+    FORM_TOKEN_FIELD,
+    _author_may_see,
+    new_form_token,
+    saved_author,
+)
 
 bp = Blueprint("demo", __name__, url_prefix="/demo")
 
@@ -41,26 +51,62 @@ def _enabled() -> None:
         raise NotFoundError("Not found.")
 
 
+@bp.app_template_filter("comment_time")
+def comment_time(iso: str) -> str:
+    """A comment's time as the page shows it: "30 November 2026 at 14:05 UTC"."""
+    when = datetime.fromisoformat(iso).astimezone(UTC)
+    return f"{when.day} {when:%B %Y} at {when:%H:%M} UTC"
+
+
+def _ids(comments: list[dict[str, Any]]) -> set[int]:
+    found, stack = set(), list(comments)
+    while stack:
+        node = stack.pop()
+        found.add(node["id"])
+        stack.extend(node["replies"])
+    return found
+
+
 @bp.get("/article")
 def article() -> Response | str:
-    """The article, its published comments, and the reply form."""
-    page = article_comments(
-        get_session(), article_id=ARTICLE_ID, order="oldest", page=1, per_page=200
-    )
+    """The article, its published comments, and the reply form.
+
+    As WordPress's comment template: a reply link on each comment (``?replytocom=<id>``
+    without JavaScript), the author's own held comment shown where it will appear, and the
+    name, email and website the reader chose to keep filled in from their cookies.
+    """
+    session = get_session()
+    page = article_comments(session, article_id=ARTICLE_ID, order="oldest", page=1, per_page=200)
+    shown = _ids(page.comments)
     pending = None
     unapproved = request.args.get("unapproved", "")
     if unapproved.isdigit() and len(unapproved) < 18:
-        comment = get_session().get(Comment, int(unapproved))
+        comment = session.get(Comment, int(unapproved))
         token = request.args.get("moderation-hash")
-        if comment is not None and _author_may_see(comment.id, token):
+        if (
+            comment is not None
+            and comment.article_id == ARTICLE_ID
+            and public_status(comment.status) is Status.PENDING
+            and _author_may_see(comment.id, token)
+        ):
             pending = comment
+    reply_to = None
+    replytocom = request.args.get("replytocom", "")
+    if replytocom.isdigit() and len(replytocom) < 18 and int(replytocom) in shown:
+        reply_to = session.get(Comment, int(replytocom))
+    saved = saved_author()
     return render_template(
         "demo_article.html",
         article=ARTICLE,
         article_id=ARTICLE_ID,
         comments=page.comments,
-        total=page.total,
+        total=page.comment_count,
+        max_depth=MAX_DEPTH,
         pending=pending,
+        # a held reply sits under its parent when the parent is on the page, else at the end
+        pending_parent=pending.parent_id if pending and pending.parent_id in shown else None,
+        reply_to=reply_to,
+        saved=saved,
         form_token=new_form_token(),
         form_token_field=FORM_TOKEN_FIELD,
         honeypot_field=current_app.config["HONEYPOT_FIELD"],

@@ -144,10 +144,10 @@ def test_the_form_works_without_javascript(site: str) -> None:
             page.click("#comment-submit")
             # a plain form post: 303 back to the article, which shows the author their
             # pending comment
-            expect(page.locator("#pending-notice")).to_contain_text(
+            expect(page.locator(".comment.pending")).to_contain_text(
                 "Your comment is awaiting moderation."
             )
-            expect(page.locator("#pending-notice .text")).to_have_text(LINKY)
+            expect(page.locator(".comment.pending .text")).to_have_text(LINKY)
             assert page.url.startswith(site + "/demo/article?unapproved=")
             page.goto(site + "/demo/article")
             fill(page, "Thanks, clear reporting.", "Di Reader", "di@example.org")

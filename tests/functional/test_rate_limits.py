@@ -133,3 +133,39 @@ def test_a_rate_limited_form_post_gets_a_page(make_app: Callable[..., Flask]) ->
     assert refused.mimetype == "text/html"
     assert "Retry-After" in refused.headers
     assert "per 1 minute" in refused.get_data(as_text=True)
+
+
+RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+
+
+@pytest.mark.parametrize("headers", [False, True])
+def test_the_flood_rule_and_the_limiter_give_one_retry_after(
+    make_app: Callable[..., Flask], headers: bool
+) -> None:
+    client = make_app(
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_HEADERS_ENABLED=headers,
+        FLOOD_SECONDS=15,
+        INTAKE_RATE_LIMIT="2/minute",
+    ).test_client()
+    here = {"REMOTE_ADDR": f"198.51.100.{uuid.uuid4().int % 50 + 100}"}
+    accepted = client.post("/comments", json=comment(60), environ_base=here)
+    assert accepted.status_code == 201
+    assert "Retry-After" not in accepted.headers
+    # no rate-limit headers on a successful answer unless they are configured
+    assert all((name in accepted.headers) is headers for name in RATE_HEADERS)
+
+    # the flood rule (15 s) refuses under a limit whose window is a minute: one answer
+    flood = client.post("/comments", json=comment(61), environ_base=here)
+    assert flood.status_code == 429
+    assert flood.json["error"] == "comment_flood"
+    assert flood.headers["Retry-After"] == str(flood.json["retry_after"])
+    assert 1 <= flood.json["retry_after"] <= 15
+
+    # the limiter's own refusal: its header and its body agree too
+    limited = client.post("/comments", json=comment(62), environ_base=here)
+    assert limited.status_code == 429
+    assert limited.json["error"] == "too_many_requests"
+    assert limited.headers["Retry-After"] == str(limited.json["retry_after"])
+    assert 1 <= limited.json["retry_after"] <= 61  # the window, rounded up to a second
