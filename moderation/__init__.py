@@ -23,6 +23,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         moderate,
         openapi,
         perspective,
+        reports,
     )
     from moderation.web.auth import csrf
 
@@ -39,6 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(comments.bp)
+    app.register_blueprint(reports.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(moderate.bp)
     app.register_blueprint(demo.bp)

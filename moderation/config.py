@@ -63,6 +63,10 @@ DEFAULTS: dict[str, Any] = {
     "PER_PAGE_DEFAULT": 50,
     "PER_PAGE_MAX": 200,
     "CLAIM_SECONDS": 300,  # a moderator's lease on a queue item
+    # Where an article is read, for the queue's article links: "{article_id}" is replaced by the
+    # article id (URL-encoded), e.g. "https://news.example/?p={article_id}". Empty: the demo
+    # article's page for its id, else the queue filtered to the article.
+    "ARTICLE_URL": "",
     # A request that has not finished by then (a stalled database) answers 503; 0: no deadline.
     "REQUEST_DEADLINE_SECONDS": 10,
     # Cookies only over HTTPS: on by default in production (make run, plain HTTP on loopback,
@@ -85,6 +89,7 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
     "INTAKE_RATE_LIMIT": "10/minute;100/hour",  # per client address
+    "REPORT_RATE_LIMIT": "5/minute;30/hour;100/day",  # readers' reports, per client address
     "SITE_RATE_LIMIT": "600/minute",  # per site API key
     # Moderator sign-in attempts, per client address and per account name.
     "LOGIN_RATE_LIMIT_ADDRESS": "10/minute;30/hour;100/day",

@@ -54,7 +54,7 @@ class Comment(Base):
     email: Mapped[str] = mapped_column(String(100), index=True)
     url: Mapped[str] = mapped_column(String(200), default="")
     content: Mapped[str] = mapped_column(Text)
-    status: Mapped[Status] = mapped_column(STATUS_TYPE, index=True)
+    status: Mapped[Status] = mapped_column(STATUS_TYPE)
     ip: Mapped[str] = mapped_column(String(45), default="", index=True)
     user_agent: Mapped[str] = mapped_column(String(512), default="")
     referrer: Mapped[str] = mapped_column(String(2048), default="")
@@ -76,6 +76,9 @@ class Comment(Base):
     version: Mapped[int] = mapped_column(
         default=1, comment="bumped on every change; a stale decision is refused"
     )
+    open_reports: Mapped[int] = mapped_column(
+        default=0, comment="readers' reports a moderator has not handled yet"
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -92,7 +95,11 @@ class Comment(Base):
         Index(
             "ix_comments_article_threads", "article_id", "status", "parent_id", "created_at", "id"
         ),
-        Index("ix_comments_status_priority", "status", "priority"),
+        # The queue's tabs and orders, each served by one index (keyset paging on id).
+        Index("ix_comments_status_id", "status", "id"),
+        Index("ix_comments_status_priority_id", "status", "priority", "id"),
+        Index("ix_comments_status_created_id", "status", "created_at", "id"),
+        Index("ix_comments_reported", "open_reports", "id"),
     )
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it
 
@@ -107,6 +114,15 @@ class Prediction(Base):
     model_version: Mapped[str] = mapped_column(String(64))
     spam: Mapped[float | None]
     abuse: Mapped[float | None]
+    thresholds: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True),
+        comment="per head, the allow and reject thresholds in force when scored",
+    )
+    explanation: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True),
+        comment="per head, the words that raised the score (kept for comments held for "
+        "review, so the queue never runs the model)",
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     comment: Mapped[Comment] = relationship(back_populates="predictions")
@@ -130,6 +146,43 @@ class Decision(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     comment: Mapped[Comment] = relationship(back_populates="decisions")
+
+
+class Report(Base):
+    """A reader's report on a published comment (one per reader and comment)."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"))
+    reader: Mapped[str] = mapped_column(
+        String(64),
+        comment="keyed hash of the reader's address: one report per reader and comment",
+    )
+    reason: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(
+        comment="when a moderator decided the comment after this report"
+    )
+
+    __table_args__ = (UniqueConstraint("comment_id", "reader"),)
+
+
+class AuthorRule(Base):
+    """A moderator's standing rule on an author: block an email or an address, trust an email."""
+
+    __tablename__ = "author_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), comment="'email' or 'ip'")
+    value: Mapped[str] = mapped_column(String(100), comment="a lower-cased email, or an address")
+    action: Mapped[str] = mapped_column(String(8), comment="'block' or 'trust'")
+    moderator_id: Mapped[int | None] = mapped_column(ForeignKey("moderators.id"))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("kind", "value"),)
 
 
 class SiteKey(Base):

@@ -176,8 +176,9 @@ _LATEST_FROM_EMAIL_OR_IP = select(func.max(_COMMENTS.c.created_at)).where(
     _COMMENTS.c.created_at > bindparam("since"),
 )
 _TOKENS = Comment.metadata.tables["form_token_uses"]
-# One round trip for what intake must know before scoring: is this comment a duplicate, and
-# has its form token been spent?
+_RULES = Comment.metadata.tables["author_rules"]
+# One round trip for what intake must know before scoring: is this comment a duplicate, has
+# its form token been spent, and has a moderator blocked or trusted its email or address?
 _SEEN = select(
     select(_COMMENTS.c.id)
     .where(_COMMENTS.c.duplicate_key == bindparam("key"))
@@ -187,6 +188,14 @@ _SEEN = select(
     .where(_TOKENS.c.digest == bindparam("digest"))
     .scalar_subquery()
     .label("token_spent"),
+    select(_RULES.c.action)
+    .where(_RULES.c.kind == "email", _RULES.c.value == bindparam("email"))
+    .scalar_subquery()
+    .label("email_rule"),
+    select(_RULES.c.action)
+    .where(_RULES.c.kind == "ip", _RULES.c.value == bindparam("ip"))
+    .scalar_subquery()
+    .label("ip_rule"),
 )
 # Two transaction locks in one round trip (the same key twice when there is one).
 _LOCK_TWO = select(
@@ -306,6 +315,9 @@ class PreparedComment:
     decision: Decision
     thresholds: dict[str, Thresholds]
     now: datetime
+    # Per head, the words that raised the score: worked out once here for a comment held for
+    # review and stored with its prediction, so the queue never runs the model to show it.
+    explanation: dict[str, list[dict[str, Any]]] | None = None
 
 
 def prepare_comment(
@@ -324,7 +336,8 @@ def prepare_comment(
     """
     now = now or utcnow()
     key = duplicate_key(data.article_id, data.email, data.content)
-    seen = session.connection().execute(_SEEN, {"key": key, "digest": meta.form_token}).one()
+    params = {"key": key, "digest": meta.form_token, "email": data.email.lower(), "ip": meta.ip}
+    seen = session.connection().execute(_SEEN, params).one()
     if seen.duplicate is not None:
         raise DuplicateCommentError()
     _check_parent(session, data)
@@ -337,20 +350,54 @@ def prepare_comment(
         content_signals(data.content, settings),
         honeypot=meta.honeypot,
         form_check=form_check,
-        blocked=blocked_reasons(ip=meta.ip, email=data.email, url=data.url, settings=settings),
+        blocked=blocked_reasons(ip=meta.ip, email=data.email, url=data.url, settings=settings)
+        + _ruled_out(seen.email_rule, seen.ip_rule, email=data.email, ip=meta.ip),
     )
     thresholds = thresholds_for(scorer, settings)
     decision = decide(scores, thresholds, signals)
     # The author's history only matters when the model alone held the comment back, and only
     # for an author who proved continuity.
+    # A moderator's trust on the email stands for that history.
     if (
         decision.status is Status.PENDING
         and meta.continuity
-        and _trusted(session, data.email, settings.trusted_after_approved)
+        and (
+            seen.email_rule == "trust"
+            or _trusted(session, data.email, settings.trusted_after_approved)
+        )
     ):
         decision = decide(scores, thresholds, replace(signals, trusted_author=True))
     version = scorer.version if scorer is not None and scores is not None else None
-    return PreparedComment(data, meta, key, scores, version, decision, thresholds, now)
+    explanation = None
+    if decision.status is Status.PENDING and scores is not None and scorer is not None:
+        explanation = explain_safely(
+            scorer, CommentInput(data.content, data.author, data.email, data.url)
+        )
+    return PreparedComment(data, meta, key, scores, version, decision, thresholds, now, explanation)
+
+
+def _ruled_out(
+    email_rule: str | None, ip_rule: str | None, *, email: str, ip: str
+) -> tuple[Reason, ...]:
+    """A moderator's block on the email or the address, as reasons."""
+    reasons = []
+    if email_rule == "block":
+        reasons.append(Reason("blocked_email", f"{email.lower()} (blocked by a moderator)"))
+    if ip_rule == "block":
+        reasons.append(Reason("blocked_ip", f"{ip} (blocked by a moderator)"))
+    return tuple(reasons)
+
+
+def explain_safely(
+    scorer: Scorer, comment: CommentInput, *, top: int = 8
+) -> dict[str, list[dict[str, Any]]] | None:
+    """Per head, the words that raised the score (JSON form), or ``None`` if that fails."""
+    try:
+        found = scorer.explain(comment, top=top)
+    except Exception:  # an explanation is a help, never a reason to lose a comment
+        log.exception("explaining a held comment failed; it is stored without one")
+        return None
+    return {head: [c.as_dict() for c in contributions] for head, contributions in found.items()}
 
 
 # The intake's writes, built once: plain Core inserts on the tables (no ORM unit of work, no
@@ -377,6 +424,7 @@ _COMMENT_FIELDS = [
     "referrer",
     "duplicate_key",
     "version",
+    "open_reports",
     "created_at",
     "updated_at",
 ]
@@ -424,6 +472,14 @@ def _insert_all(with_token: bool, with_prediction: bool) -> Any:
     return select(new.c.id).add_cte(*rows)
 
 
+def _duplicate_or(exc: IntegrityError) -> Exception:
+    """A unique key refused the row (a duplicate raced past the checks): the duplicate answer.
+    Any other integrity error is a bug, not a duplicate: it is raised as it is."""
+    orig = exc.orig
+    unique = getattr(orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(orig)
+    return DuplicateCommentError() if unique else exc
+
+
 def store_comment(
     session: Session, prepared: PreparedComment, *, settings: IntakeSettings
 ) -> IntakeResult:
@@ -462,6 +518,7 @@ def store_comment(
         "referrer": meta.referrer[:2048],
         "duplicate_key": prepared.key,
         "version": 1,
+        "open_reports": 0,
         "created_at": now,
         "updated_at": now,
     }

@@ -85,9 +85,9 @@ def decide(
 ) -> Decision:
     """Rules first, then the model, then the thresholds; every outcome with its reasons.
 
-    Block lists make spam; a bot trap (honeypot, form token too fast, forged, reused or
-    missing) makes spam unless the model would publish the comment, which then waits for a
-    human; banned words refuse; a comment in a language
+    Block lists make spam; a bot trap (honeypot, form token too fast, forged, reused,
+    expired or missing) makes spam unless the spam model finds the comment clean (below its
+    ``allow`` threshold), which then waits for a human; banned words refuse; a comment in a language
     the models were not trained for waits for a human; otherwise the model's
     decision stands, except that suspect words or too many links hold an approved comment
     for review, a trusted author's comment that the model was only unsure about is approved,
@@ -97,14 +97,14 @@ def decide(
         return Decision(Status.SPAM, signals.blocked)
     trap = bot_trap(signals)
     if trap is not None:
-        # A person who types fast or whose form lost its token still writes like a person:
-        # what the model would publish waits for a human instead of vanishing as spam.
-        readable = (
-            scores is not None
-            and decide_scores(scores, thresholds, addressed=signals.addressed).status
-            is Status.APPROVED
-        )
-        return Decision(Status.PENDING if readable else Status.SPAM, (trap,))
+        # A person who types fast, autofills the form or whose form lost its token still
+        # writes like a person: a comment the spam model finds clean waits for a human (with
+        # the model's own doubts beside the trap) instead of vanishing as spam.
+        if scores is None or scores["spam"] >= thresholds["spam"].allow:
+            return Decision(Status.SPAM, (trap,))
+        model = decide_scores(scores, thresholds, addressed=signals.addressed)
+        doubts = tuple(r for r in model.reasons if r.code != "model_clear")
+        return Decision(Status.PENDING, (trap, *doubts))
     if signals.banned_words:
         return Decision(Status.REJECTED, (Reason("banned_word", ", ".join(signals.banned_words)),))
     if signals.unsupported_language is not None:

@@ -1,21 +1,33 @@
-"""The review queue: listing, leases (claims), human decisions, undo, history, labels.
+"""The review queue: tabs, search, paging, leases (claims), human decisions, undo, history,
+labels, reader reports and author rules.
 
-Every human decision is a new ``decisions`` row; the comment's status, claim and version
-change with it. A decision carries the comment version the moderator saw: if the comment
-changed since (another moderator decided, claimed or undid), it is a conflict, never a silent
-overwrite. Claims are conditional UPDATEs (and ``FOR UPDATE SKIP LOCKED`` on PostgreSQL when
-taking the next N), so two moderators never hold the same item.
+Every decision stays visible and reversible: the tabs list pending, reported, approved, spam
+and refused comments, and any moderator can change any comment's status. Every human decision
+is a new ``decisions`` row; the comment's status, claim and version change with it. A decision
+carries the comment version the moderator saw: if the comment changed since (another moderator
+decided, claimed or undid), it is a conflict, never a silent overwrite; changing a comment that
+is no longer pending needs that version and a reason. Claims are conditional UPDATEs (and
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL when taking the next N), so two moderators never hold
+the same item.
+
+Pages are read with a keyset cursor (the last item's sort key), so a page never shifts when
+items are decided meanwhile, and every page costs the same few statements however many items
+it holds: the comments, their decisions and predictions (one ``IN`` query each), their authors'
+counts and rules, and their open reports.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, and_, func, literal, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -27,9 +39,15 @@ from moderation.errors import (
     ValidationFailedError,
 )
 from moderation.ml.datasets import Example
-from moderation.services.intake import reason_codes
 from moderation.services.policy import Reason, Status
-from moderation.tables import Comment, Decision, Moderator, Prediction, Role
+from moderation.tables import (
+    Comment,
+    Decision,
+    Moderator,
+    Prediction,
+    Report,
+    Role,
+)
 
 DEFAULT_LEASE = timedelta(minutes=5)
 Sort = Literal["priority", "age"]
@@ -41,32 +59,96 @@ class Action(StrEnum):
     APPROVE = "approve"
     REJECT_SPAM = "reject_spam"
     REJECT_ABUSE = "reject_abuse"
+    HOLD = "hold"  # back to review
 
 
 ACTION_STATUS = {
     Action.APPROVE: Status.APPROVED,
     Action.REJECT_SPAM: Status.SPAM,
     Action.REJECT_ABUSE: Status.REJECTED,
+    Action.HOLD: Status.PENDING,
 }
+
+
+class Tab(StrEnum):
+    """The queue's views: one per status, readers' reports, and everything."""
+
+    PENDING = "pending"
+    REPORTED = "reported"
+    APPROVED = "approved"
+    SPAM = "spam"
+    REJECTED = "rejected"
+    ALL = "all"
+
+
+TAB_STATUS = {
+    Tab.PENDING: Status.PENDING,
+    Tab.APPROVED: Status.APPROVED,
+    Tab.SPAM: Status.SPAM,
+    Tab.REJECTED: Status.REJECTED,
+}
+# Counting stops here: "10,000+" is as useful as the exact figure and costs no full scan.
+COUNT_CAP = 10_000
 
 
 @dataclass(frozen=True)
 class QueueFilter:
-    """Which pending items to list."""
+    """Which comments to list, and in which order.
+
+    ``sort`` applies to the pending tab (priority or age); the reported tab lists the most
+    reported first; the others list the newest first.
+    """
 
     article_id: str | None = None
     reason: str | None = None
     min_score: float | None = None
     max_score: float | None = None
     sort: Sort = "priority"
+    tab: Tab = Tab.PENDING
+    text: str | None = None
+    author: str | None = None
+    email: str | None = None
+    ip: str | None = None
+
+    @property
+    def searching(self) -> bool:
+        """Whether anything narrows the tab (then its count is counted apart)."""
+        return any(
+            v is not None
+            for v in (
+                self.article_id,
+                self.reason,
+                self.min_score,
+                self.max_score,
+                self.text,
+                self.author,
+                self.email,
+                self.ip,
+            )
+        )
 
 
 def _filtered(query: Select[Any], flt: QueueFilter, dialect: str) -> Select[Any]:
-    query = query.where(Comment.status == Status.PENDING)
+    if flt.tab is Tab.REPORTED:
+        query = query.where(Comment.open_reports > 0)
+    elif flt.tab is not Tab.ALL:
+        query = query.where(Comment.status == TAB_STATUS[flt.tab])
     if flt.article_id:
         query = query.where(Comment.article_id == flt.article_id)
     if flt.reason:
-        query = query.where(Comment.reason_codes.like(f"%,{flt.reason},%"))
+        query = query.where(Comment.reason_codes.contains(f",{flt.reason},", autoescape=True))
+    if flt.text:
+        query = query.where(Comment.content.icontains(flt.text, autoescape=True))
+    if flt.author:
+        query = query.where(Comment.author.icontains(flt.author, autoescape=True))
+    if flt.email:
+        # A whole address uses the index; a part of one is searched for.
+        if "@" in flt.email:
+            query = query.where(Comment.email == flt.email)
+        else:
+            query = query.where(Comment.email.icontains(flt.email, autoescape=True))
+    if flt.ip:
+        query = query.where(Comment.ip == flt.ip)
     if flt.min_score is not None or flt.max_score is not None:
         # SQLite's max() of two values is GREATEST elsewhere.
         spam = func.coalesce(Comment.spam_score, 0.0)
@@ -79,24 +161,208 @@ def _filtered(query: Select[Any], flt: QueueFilter, dialect: str) -> Select[Any]
     return query
 
 
-def _ordered(query: Select[Any], sort: Sort) -> Select[Any]:
-    if sort == "age":
-        return query.order_by(Comment.created_at, Comment.id)
-    return query.order_by(Comment.priority.desc(), Comment.created_at, Comment.id)
+# Each order: (column, descending) pairs, the last one unique (the keyset).
+_ORDERS: dict[str, tuple[tuple[Any, bool], ...]] = {
+    "priority": ((Comment.priority, True), (Comment.id, False)),
+    "age": ((Comment.created_at, False), (Comment.id, False)),
+    "reported": ((Comment.open_reports, True), (Comment.id, False)),
+    "newest": ((Comment.id, True),),
+}
+
+
+def _order_name(flt: QueueFilter) -> str:
+    if flt.tab is Tab.PENDING:
+        return flt.sort
+    return "reported" if flt.tab is Tab.REPORTED else "newest"
+
+
+def _ordered(query: Select[Any], sort: Sort | str) -> Select[Any]:
+    return query.order_by(*(col.desc() if desc else col for col, desc in _ORDERS[sort]))
+
+
+class CursorError(ValidationFailedError):
+    """A paging cursor that this listing did not hand out."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            [
+                {
+                    "field": "cursor",
+                    "code": "invalid_cursor",
+                    "message": "This page link is not valid for this list; start from page one.",
+                }
+            ]
+        )
+
+
+def _sort_key(comment: Comment, order: str) -> list[Any]:
+    values: list[Any] = []
+    for col, _ in _ORDERS[order]:
+        value = getattr(comment, col.key)
+        values.append(value.isoformat() if isinstance(value, datetime) else value)
+    return values
+
+
+def encode_cursor(order: str, key: list[Any]) -> str:
+    """An opaque cursor: the order's name and the last item's sort key."""
+    raw = json.dumps([order, *key], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, order: str) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise CursorError() from None
+    columns = _ORDERS[order]
+    if not isinstance(data, list) or len(data) != len(columns) + 1 or data[0] != order:
+        raise CursorError()
+    values: list[Any] = []
+    for (col, _), value in zip(columns, data[1:], strict=True):
+        if col is Comment.created_at:
+            try:
+                parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+            except ValueError:
+                parsed = None
+            if parsed is None or parsed.tzinfo is None:
+                raise CursorError()
+            values.append(parsed)
+        elif col is Comment.priority:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise CursorError()
+            values.append(float(value))
+        else:
+            if isinstance(value, bool) or not isinstance(value, int) or abs(value) > 2**62:
+                raise CursorError()
+            values.append(value)
+    return values
+
+
+def _after(order: str, values: list[Any]) -> Any:
+    """Rows after the one with these sort values (lexicographic, each column its direction)."""
+    columns = _ORDERS[order]
+    (first, first_desc), last = columns[0], columns[-1]
+    beyond = first < values[0] if first_desc else first > values[0]
+    if len(columns) == 1:
+        return beyond
+    col, desc = last
+    tie = col < values[1] if desc else col > values[1]
+    return or_(beyond, and_(first == values[0], tie))
+
+
+@dataclass
+class Page:
+    """One page of a tab: the comments, the cursor of the next page, the filtered total."""
+
+    items: list[Comment]
+    next_cursor: str | None
+    total: int
+    total_capped: bool
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _capped_count(query: Select[Any], cap: int) -> Any:
+    """``count(*)`` of at most ``cap + 1`` rows of ``query`` (a scalar subquery)."""
+    limited = query.limit(cap + 1).subquery()
+    return select(func.count()).select_from(limited).scalar_subquery()
+
+
+def tab_counts(session: Session, *, cap: int = COUNT_CAP) -> dict[str, int]:
+    """How many comments each tab holds, each counted up to ``cap + 1`` (one statement)."""
+    counts = {
+        tab.value: _capped_count(
+            _filtered(select(literal(1)).select_from(Comment), QueueFilter(tab=tab), ""), cap
+        ).label(tab.value)
+        for tab in Tab
+        if tab is not Tab.ALL
+    }
+    row = session.execute(select(*counts.values())).one()
+    return {name: int(row[i]) for i, name in enumerate(counts)}
+
+
+def list_comments(
+    session: Session,
+    *,
+    flt: QueueFilter,
+    cursor: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    with_counts: bool = True,
+    cap: int = COUNT_CAP,
+) -> Page:
+    """One page of a tab in its order, after ``cursor`` (or skipping ``offset`` rows).
+
+    :raises CursorError: the cursor is not one this order handed out.
+    """
+    dialect = session.get_bind().dialect.name
+    order = _order_name(flt)
+    query = _ordered(_filtered(select(Comment), flt, dialect), order)
+    if cursor:
+        query = query.where(_after(order, _decode_cursor(cursor, order)))
+    elif offset:
+        query = query.offset(offset)
+    rows = list(
+        session.scalars(
+            query.limit(limit + 1).options(
+                selectinload(Comment.decisions), selectinload(Comment.predictions)
+            )
+        ).all()
+    )
+    more = len(rows) > limit
+    items = rows[:limit]
+    next_cursor = encode_cursor(order, _sort_key(items[-1], order)) if more and items else None
+    counts = tab_counts(session, cap=cap) if with_counts else {}
+    if flt.searching or flt.tab is Tab.ALL or not counts:
+        total = session.scalar(
+            select(
+                _capped_count(_filtered(select(literal(1)).select_from(Comment), flt, dialect), cap)
+            )
+        )
+    else:
+        total = counts[flt.tab.value]
+    total = int(total or 0)
+    return Page(items, next_cursor, min(total, cap), total > cap, counts)
 
 
 def list_pending(
     session: Session, *, flt: QueueFilter, page: int, per_page: int
 ) -> tuple[int, list[Comment]]:
-    """(total, one page of pending comments) in queue order."""
-    dialect = session.get_bind().dialect.name
-    total = session.scalar(_filtered(select(func.count()).select_from(Comment), flt, dialect))
-    items = session.scalars(
-        _ordered(_filtered(select(Comment), flt, dialect), flt.sort)
-        .offset((page - 1) * per_page)
-        .limit(per_page)
+    """(total, one page of the filter's tab) in queue order (offset paging)."""
+    listed = list_comments(
+        session, flt=flt, limit=per_page, offset=(page - 1) * per_page, with_counts=False
+    )
+    return listed.total, listed.items
+
+
+def author_histories(session: Session, emails: Sequence[str]) -> dict[str, dict[str, int]]:
+    """For each email, how many of its comments are in each status (one statement)."""
+    out = {email: {status.value: 0 for status in Status} for email in emails}
+    if not emails:
+        return out
+    rows = session.execute(
+        select(Comment.email, Comment.status, func.count())
+        .where(Comment.email.in_(set(emails)))
+        .group_by(Comment.email, Comment.status)
     ).all()
-    return total or 0, list(items)
+    for email, status, n in rows:
+        out[email][status.value] = int(n)
+    return out
+
+
+def open_reports(session: Session, comment_ids: Sequence[int]) -> dict[int, list[Report]]:
+    """The reports not handled yet on these comments, oldest first (one statement)."""
+    out: dict[int, list[Report]] = {i: [] for i in comment_ids}
+    if not comment_ids:
+        return out
+    rows = session.scalars(
+        select(Report)
+        .where(Report.comment_id.in_(comment_ids), Report.resolved_at.is_(None))
+        .order_by(Report.id)
+    ).all()
+    for report in rows:
+        out[report.comment_id].append(report)
+    return out
 
 
 def queue_stats(session: Session, now: datetime | None = None) -> tuple[int, float]:
@@ -228,10 +494,19 @@ def decide(
     version: int | None = None,
     now: datetime | None = None,
 ) -> Decision:
-    """Record a moderator's decision on a pending comment.
+    """Record a moderator's decision on a comment, pending or not.
 
-    :param version: the comment version the moderator saw; ``None`` skips that check (bulk).
-    :raises ConflictError: the comment changed since, is decided, or another moderator holds it.
+    A pending comment is decided as it is (unless another moderator holds it). Any other
+    comment, decided by the model or by a moderator, can be changed too: publishing, refusing,
+    rescuing from spam or sending back to review, but only with the version the moderator
+    saw (so nobody overwrites a decision they have not seen) and a reason (kept in the
+    history). Deciding a reported comment handles its reports, whatever the outcome.
+
+    :param version: the comment version the moderator saw; ``None`` skips that check (bulk),
+        and then only a pending comment can be decided.
+    :raises ConflictError: the comment changed since, is decided (and no version was given),
+        already has that status, or another moderator holds it.
+    :raises ValidationFailedError: changing a decided comment without a reason.
     """
     now = now or utcnow()
     comment = _get(session, comment_id)
@@ -239,14 +514,43 @@ def decide(
         raise ConflictError(
             f"This comment changed since you loaded it (version {version}, now {comment.version})."
         )
-    if comment.status is not Status.PENDING:
-        raise ConflictError(f"This comment was already decided: {comment.status.value}.")
-    if _held_by_other(comment, moderator, now):
-        raise ConflictError("Another moderator holds this comment.")
     status = ACTION_STATUS[action]
+    if comment.status is Status.PENDING:
+        if _held_by_other(comment, moderator, now):
+            raise ConflictError("Another moderator holds this comment.")
+    elif version is None:
+        raise ConflictError(
+            f"This comment was already decided: {comment.status.value}. To change it, send "
+            "the version you saw and a reason."
+        )
+    elif status is not comment.status and not (reason or "").strip():
+        raise ValidationFailedError(
+            [
+                {
+                    "field": "reason",
+                    "code": "reason_required",
+                    "message": "Say why you change a decision that was already made.",
+                }
+            ]
+        )
+    if status is comment.status and not comment.open_reports:
+        raise ConflictError(f"This comment is {status.value} already.")
     reasons = [Reason("moderator", f"{action.value} by {moderator.name}")]
-    if reason:
-        reasons.append(Reason("moderator_reason", reason[:500]))
+    if comment.status is not Status.PENDING:
+        reasons.append(
+            Reason("changed", f"{comment.status.value} -> {status.value} by {moderator.name}")
+        )
+    if reason and reason.strip():
+        reasons.append(Reason("moderator_reason", reason.strip()[:500]))
+    if comment.open_reports:
+        reasons.append(Reason("reports_handled", f"{comment.open_reports} open report(s)"))
+        session.execute(
+            update(Report)
+            .where(Report.comment_id == comment.id, Report.resolved_at.is_(None))
+            .values(resolved_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        comment.open_reports = 0
     decision = Decision(
         actor=moderator.name,
         moderator_id=moderator.id,
@@ -259,6 +563,8 @@ def decide(
 
 
 def _apply(session: Session, comment: Comment, decision: Decision, now: datetime) -> None:
+    # The comment keeps the reason codes of its automatic decision: the queue filters and
+    # explains by what held it, not by "moderator" or "undo".
     try:
         with session.no_autoflush:
             comment.decisions.append(decision)
@@ -266,7 +572,6 @@ def _apply(session: Session, comment: Comment, decision: Decision, now: datetime
             comment.claimed_by = None
             comment.claim_expires_at = None
             comment.updated_at = now
-            comment.reason_codes = reason_codes([Reason(r["code"]) for r in decision.reasons])
         session.flush()  # UPDATE ... WHERE version = <loaded>: a concurrent change fails here
     except StaleDataError as exc:
         raise ConflictError() from exc

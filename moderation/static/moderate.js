@@ -1,5 +1,8 @@
-// Keyboard-driven review queue. Decisions go to the JSON API with the session cookie and the
-// CSRF token; each carries the version the page was rendered with, so a stale page gets 409.
+// Keyboard-driven review queue. Every action on the page is also a plain HTML form (the page
+// works without JavaScript); here decisions go to the JSON API with the session cookie and the
+// CSRF token instead, without a reload. Each carries the version the page was rendered with,
+// so a stale page gets 409; changing an already decided comment needs the reason typed in the
+// card's "Reason or note" field.
 (function () {
   "use strict";
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
@@ -37,17 +40,27 @@
     return { ok: response.ok, status: response.status, data };
   }
 
+  function message(data, code) {
+    if (data.errors && data.errors.length) return data.errors.map((e) => e.message).join(" ");
+    return data.message || "error " + code;
+  }
+
   async function decide(el, action) {
     const id = el.dataset.id;
-    const result = await post(`/api/v1/reviews/${id}/decision`, { action, version: Number(el.dataset.version) });
+    const reasonField = el.querySelector("input.reason");
+    const body = { action, version: Number(el.dataset.version) };
+    if (reasonField && reasonField.value.trim()) body.reason = reasonField.value.trim();
+    const result = await post(`/api/v1/reviews/${id}/decision`, body);
     if (!result.ok) {
-      say(`Comment ${id}: ${result.data.message || "error " + result.status}`, true);
+      say(`Comment ${id}: ${message(result.data, result.status)}`, true);
+      if (reasonField && result.status === 422) reasonField.focus();
       return false;
     }
     undoStack.push({ id, decision: result.data.decision_id });
     const index = items().indexOf(el);
+    const wasPending = el.dataset.status === "pending";
     el.remove();
-    count.textContent = String(Math.max(0, Number(count.textContent) - 1));
+    if (wasPending) count.textContent = String(Math.max(0, Number(count.textContent) - 1));
     say(`Comment ${id}: ${result.data.item.status}`);
     focus(index);
     return true;
@@ -57,7 +70,7 @@
     const selected = items().filter((el) => el.querySelector(".select").checked);
     if (!selected.length) { say("Nothing selected (x selects).", true); return; }
     const result = await post("/api/v1/reviews/bulk", { ids: selected.map((el) => Number(el.dataset.id)), action });
-    if (!result.ok) { say(result.data.message || "error " + result.status, true); return; }
+    if (!result.ok) { say(message(result.data, result.status), true); return; }
     let done = 0;
     for (const r of result.data.results) {
       if (r.ok) {
@@ -76,10 +89,10 @@
     const id = last.id;
     // Undo exactly the decision made here: if someone decided since, the server says 409.
     const result = await post(`/api/v1/reviews/${id}/undo`, { decision_id: last.decision });
-    say(result.ok ? `Comment ${id} is back in the queue (reload to see it).` : (result.data.message || "error"), !result.ok);
+    say(result.ok ? `Comment ${id} is back in the queue (reload to see it).` : message(result.data, result.status), !result.ok);
   }
 
-  const actions = { a: "approve", s: "reject_spam", r: "reject_abuse" };
+  const actions = { a: "approve", s: "reject_spam", r: "reject_abuse", h: "hold" };
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     if (["INPUT", "TEXTAREA", "SELECT"].includes(event.target.tagName) && event.target.type !== "checkbox") return;
@@ -95,6 +108,7 @@
   queue.addEventListener("click", (event) => {
     const button = event.target.closest("button[data-action]");
     if (!button) return;
+    event.preventDefault();  // the form would post and reload; decide in place instead
     const el = button.closest("article.item");
     focus(items().indexOf(el));
     decide(el, button.dataset.action);

@@ -1,9 +1,10 @@
-"""The moderator JSON API under /api/v1: the review queue, decisions, history, models."""
+"""The moderator JSON API under /api/v1: the review queue (tabs, search, paging), decisions
+on any comment, history, author rules, models."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -12,11 +13,14 @@ from werkzeug.wrappers import Response
 
 from moderation.db import get_session
 from moderation.errors import BadRequestError, NotFoundError, ValidationFailedError
+from moderation.services import authors, webhooks
 from moderation.services import review_queue as rq
-from moderation.services import webhooks
+from moderation.services.intake import settings_from_config, thresholds_for
+from moderation.services.reasons import plain, score_lines
 from moderation.services.scoring import get_scorer
-from moderation.tables import Comment, Decision, Moderator, Role
+from moderation.tables import Comment, Decision, Moderator, Prediction, Role
 from moderation.web.auth import current_moderator, require
+from moderation.web.links import article_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_ID = 2**62  # ids beyond any row (and beyond a 64-bit column) are simply not found
@@ -54,6 +58,16 @@ class ClaimNextIn(BaseModel):
     count: int = Field(default=1, ge=1, le=50)
 
 
+class AuthorRuleIn(BaseModel):
+    """Block an email or an address, trust an email, or lift the rule (``clear``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["email", "ip"]
+    value: str = Field(min_length=1, max_length=100)
+    action: Literal["block", "trust", "clear"]
+    reason: str = Field(default="", max_length=500)
+
+
 class UndoIn(BaseModel):
     """Undo, guarded by the decision meant and the version the moderator saw."""
 
@@ -87,12 +101,47 @@ def _me() -> Moderator:
     return moderator
 
 
-def item_json(comment: Comment, *, explain: bool = False) -> dict[str, Any]:
-    """A queue item as moderators see it (scores, reasons, lease, version)."""
+def _latest_prediction(comment: Comment) -> Prediction | None:
+    return comment.predictions[-1] if comment.predictions else None
+
+
+def _current_thresholds() -> dict[str, dict[str, float]]:
+    found = thresholds_for(get_scorer(), settings_from_config(current_app.config))
+    return {head: t.as_dict() for head, t in found.items()}
+
+
+def stored_explanation(comment: Comment) -> dict[str, list[dict[str, Any]]] | None:
+    """Per head, the words that raised the score, as stored at intake (``None``: not kept)."""
+    prediction = _latest_prediction(comment)
+    return prediction.explanation if prediction is not None else None
+
+
+def _reason_json(reason: dict[str, Any]) -> dict[str, Any]:
+    return {**reason, "text": plain(reason)}
+
+
+def item_json(
+    comment: Comment,
+    *,
+    history: dict[str, int] | None = None,
+    reports: list[Any] | None = None,
+    rules: dict[tuple[str, str], str] | None = None,
+) -> dict[str, Any]:
+    """A comment as moderators see it: scores beside the thresholds that decided them, the
+    automatic decision's reasons in plain words, the latest decision, lease and version.
+
+    Reads only what the page's queries loaded (decisions, predictions, and the optional
+    author history, reports and rules): no statement per item.
+    """
     latest = comment.decisions[-1] if comment.decisions else None
+    automatic = next((d for d in reversed(comment.decisions) if d.moderator_id is None), None)
+    prediction = _latest_prediction(comment)
+    stored = prediction.thresholds if prediction is not None else None
+    scores = {"spam": comment.spam_score, "abuse": comment.abuse_score}
     item: dict[str, Any] = {
         "id": comment.id,
         "article_id": comment.article_id,
+        "article_url": article_url(comment.article_id),
         "parent_id": comment.parent_id,
         "author": comment.author,
         "email": comment.email,
@@ -100,9 +149,25 @@ def item_json(comment: Comment, *, explain: bool = False) -> dict[str, Any]:
         "content": comment.content,
         "ip": comment.ip,
         "status": comment.status.value,
-        "scores": {"spam": comment.spam_score, "abuse": comment.abuse_score},
+        "scores": scores,
+        "thresholds": stored,
+        "score_lines": score_lines(scores, stored or _current_thresholds()),
+        "thresholds_source": "stored" if stored else "current",
         "reasons": latest.reasons if latest is not None else [],
+        "system_reasons": [_reason_json(r) for r in automatic.reasons] if automatic else [],
+        "latest_decision": {
+            "id": latest.id,
+            "actor": latest.actor,
+            "status": latest.status.value,
+            "reasons": [_reason_json(r) for r in latest.reasons],
+            "created_at": latest.created_at.isoformat(),
+        }
+        if latest is not None
+        else None,
+        "explanation": prediction.explanation if prediction is not None else None,
+        "model_version": prediction.model_version if prediction is not None else None,
         "priority": comment.priority,
+        "open_reports": comment.open_reports,
         "created_at": comment.created_at.isoformat(),
         "claimed_by": comment.claimed_by,
         "claim_expires_at": comment.claim_expires_at.isoformat()
@@ -110,22 +175,33 @@ def item_json(comment: Comment, *, explain: bool = False) -> dict[str, Any]:
         else None,
         "version": comment.version,
     }
-    if explain:
-        item["explanation"] = explanation(comment)
+    if history is not None:
+        item["author_history"] = history
+    if reports is not None:
+        item["reports"] = [
+            {"reason": r.reason, "detail": r.detail, "created_at": r.created_at.isoformat()}
+            for r in reports
+        ]
+    if rules is not None:
+        item["author_rules"] = {
+            "email": rules.get(("email", comment.email.lower())),
+            "ip": rules.get(("ip", comment.ip)),
+        }
     return item
 
 
-def explanation(comment: Comment) -> dict[str, list[dict[str, Any]]]:
-    """Per head, the words that raised the score, with spans (empty without a model)."""
-    scorer = get_scorer()
-    if scorer is None:
-        return {"spam": [], "abuse": []}
-    from moderation.ml.features import CommentInput
-
-    found = scorer.explain(
-        CommentInput(comment.content, comment.author, comment.email, comment.url), top=8
-    )
-    return {head: [c.as_dict() for c in contributions] for head, contributions in found.items()}
+def page_details(session: Session, items: list[Comment]) -> list[dict[str, Any]]:
+    """A page of comments as JSON with their authors' histories, rules and open reports
+    (three statements for the whole page)."""
+    emails = sorted({c.email for c in items})
+    histories = rq.author_histories(session, emails)
+    rules = authors.rules_for(session, emails=emails, ips=[c.ip for c in items])
+    reported = [c.id for c in items if c.open_reports]
+    reports = rq.open_reports(session, reported) if reported else {}
+    return [
+        item_json(c, history=histories[c.email], reports=reports.get(c.id, []), rules=rules)
+        for c in items
+    ]
 
 
 def _float_arg(name: str) -> float | None:
@@ -158,19 +234,53 @@ def _int_arg(name: str, default: int, high: int) -> int:
     return value
 
 
-def _filter() -> rq.QueueFilter:
-    sort = request.args.get("sort", "priority")
+def _text_arg(name: str, high: int = 200) -> str | None:
+    value = (request.args.get(name) or "").strip()
+    if len(value) > high:
+        raise ValidationFailedError(
+            [{"field": name, "code": "too_long", "message": f"{name} is at most {high} long."}]
+        )
+    return value or None
+
+
+def queue_filter(args: Any = None) -> rq.QueueFilter:
+    """The tab, search and order of a listing, from the query string.
+
+    :raises ValidationFailedError: an unknown tab or order, a bad score, a too long term.
+    """
+    args = args if args is not None else request.args
+    sort = args.get("sort", "priority") or "priority"
     if sort not in ("priority", "age"):
         raise ValidationFailedError(
             [{"field": "sort", "code": "invalid_sort", "message": "sort is priority or age."}]
         )
+    tab = args.get("status") or args.get("tab") or "pending"
+    if tab not in {t.value for t in rq.Tab}:
+        raise ValidationFailedError(
+            [
+                {
+                    "field": "status",
+                    "code": "invalid_status",
+                    "message": "status is one of " + ", ".join(t.value for t in rq.Tab) + ".",
+                }
+            ]
+        )
     return rq.QueueFilter(
-        article_id=request.args.get("article") or None,
-        reason=request.args.get("reason") or None,
+        article_id=_text_arg("article", 100),
+        reason=_text_arg("reason", 64),
         min_score=_float_arg("min_score"),
         max_score=_float_arg("max_score"),
         sort="age" if sort == "age" else "priority",
+        tab=rq.Tab(tab),
+        text=_text_arg("q"),
+        author=_text_arg("author"),
+        email=_text_arg("email", 100),
+        ip=_text_arg("ip", 45),
     )
+
+
+def _filter() -> rq.QueueFilter:
+    return queue_filter()
 
 
 def _lease() -> timedelta:
@@ -180,16 +290,30 @@ def _lease() -> timedelta:
 @bp.get("/reviews")
 @require(Role.MODERATOR)
 def list_reviews() -> Response:
-    """Pending comments: filter by article, reason, score range; sort by priority or age."""
-    page = _int_arg("page", 1, 1_000_000)
+    """A tab of the queue (pending, reported, approved, spam, rejected, all), searched and
+    filtered, one page at a time: follow ``next_cursor`` (stable while items are decided),
+    or ask for a ``page`` number. ``counts`` holds each tab's size (capped)."""
     per_page = _int_arg("per_page", 50, 200)
-    total, items = rq.list_pending(get_session(), flt=_filter(), page=page, per_page=per_page)
+    cursor = _text_arg("cursor", 400)
+    page = _int_arg("page", 1, 1_000_000) if cursor is None else 1
+    session = get_session()
+    listed = rq.list_comments(
+        session,
+        flt=_filter(),
+        cursor=cursor,
+        limit=per_page,
+        offset=(page - 1) * per_page,
+    )
     return jsonify(
         {
-            "total": total,
+            "total": listed.total,
+            "total_capped": listed.total_capped,
+            "counts": listed.counts,
+            "count_cap": rq.COUNT_CAP,
             "page": page,
             "per_page": per_page,
-            "items": [item_json(c, explain=request.args.get("explain") == "1") for c in items],
+            "next_cursor": listed.next_cursor,
+            "items": page_details(session, listed.items),
         }
     )
 
@@ -288,6 +412,30 @@ def bulk() -> Response:
 def history(comment_id: int) -> Response:
     """The model's output, the rules fired and every decision, with who and when."""
     return jsonify(rq.history(get_session(), comment_id))
+
+
+@bp.post("/authors/rules")
+@require(Role.MODERATOR)
+def author_rule() -> Response:
+    """Block an author's email or address, trust an email, or lift such a rule."""
+    body: AuthorRuleIn = _body(AuthorRuleIn)
+    session = get_session()
+    if body.action == "clear":
+        found = authors.clear_rule(session, kind=body.kind, value=body.value)
+        session.commit()
+        if not found:
+            raise NotFoundError("There is no rule on this email or address.")
+        return jsonify({"kind": body.kind, "value": body.value, "action": None})
+    rule = authors.set_rule(
+        session,
+        kind=body.kind,
+        value=body.value,
+        action=body.action,
+        moderator=_me(),
+        reason=body.reason,
+    )
+    session.commit()
+    return jsonify({"kind": rule.kind, "value": rule.value, "action": rule.action})
 
 
 @bp.get("/moderators")

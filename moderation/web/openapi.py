@@ -149,10 +149,31 @@ _QUEUE_ITEM = {
         "claim_expires_at": {"type": ["string", "null"]},
         "version": {"type": "integer"},
         "explanation": {
-            "type": "object",
-            "description": "Per head, what raised its score and matters (empty far below allow).",
+            "type": ["object", "null"],
+            "description": "Per head, what raised its score and matters (empty far below "
+            "allow), as stored at intake for comments held for review (null: none kept).",
             "additionalProperties": {"type": "array", "items": _CONTRIBUTION},
         },
+        "article_url": {"type": "string", "description": "Where the article is read."},
+        "thresholds": {
+            "type": ["object", "null"],
+            "description": "Per head, the allow and reject thresholds in force when scored.",
+        },
+        "score_lines": {
+            "type": "array",
+            "description": "Per head: score, thresholds, and where the score sits, in words.",
+            "items": {"type": "object"},
+        },
+        "system_reasons": {
+            "type": "array",
+            "description": "The automatic decision's reasons, each with a plain-words text.",
+            "items": _REASON,
+        },
+        "latest_decision": {"type": ["object", "null"]},
+        "open_reports": {"type": "integer", "description": "Readers' reports not handled."},
+        "reports": {"type": "array", "items": {"type": "object"}},
+        "author_history": {"type": "object", "description": "The author's comments per status."},
+        "author_rules": {"type": "object", "description": "Block or trust on email / address."},
     },
 }
 
@@ -318,6 +339,42 @@ def document() -> dict[str, Any]:
                     },
                 }
             },
+            "/comments/{comment_id}/report": {
+                "post": {
+                    "summary": "A reader reports a published comment (once per reader; "
+                    "rate-limited per address).",
+                    "tags": ["intake"],
+                    "parameters": [_path_id()],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            media: {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["reason"],
+                                    "properties": {
+                                        "reason": {
+                                            "type": "string",
+                                            "enum": ["spam", "abuse", "off_topic", "other"],
+                                        },
+                                        "detail": {"type": "string", "maxLength": 500},
+                                        "redirect_to": {"type": "string"},
+                                    },
+                                }
+                            }
+                            for media in (
+                                "application/json",
+                                "application/x-www-form-urlencoded",
+                            )
+                        },
+                    },
+                    "responses": {
+                        "201": _json({"type": "object"}, "Reported (a page for form posts)."),
+                        "303": {"description": "Form posts: back to the article."},
+                        **_errors("400", "404", "409", "415", "422", "429"),
+                    },
+                }
+            },
             "/comments/form-token": {
                 "get": {
                     "summary": "A signed form token and the honeypot field's name.",
@@ -411,16 +468,25 @@ def document() -> dict[str, Any]:
             },
             "/api/v1/reviews": {
                 "get": _moderator(
-                    "Pending comments (filter by article, reason, score; sort).",
+                    "A tab of the queue (pending, reported, approved, spam, rejected, all): "
+                    "search by text, author, email, address, article; filter by reason and "
+                    "score; pages by cursor (next_cursor) or number; counts per tab.",
                     {
                         "200": _json(
                             {
                                 "type": "object",
-                                "required": ["total", "items"],
+                                "required": ["total", "items", "counts", "next_cursor"],
                                 "properties": {
                                     "total": {"type": "integer"},
+                                    "total_capped": {"type": "boolean"},
+                                    "counts": {
+                                        "type": "object",
+                                        "additionalProperties": {"type": "integer"},
+                                    },
+                                    "count_cap": {"type": "integer"},
                                     "page": {"type": "integer"},
                                     "per_page": {"type": "integer"},
+                                    "next_cursor": {"type": ["string", "null"]},
                                     "items": {"type": "array", "items": _ref("QueueItem")},
                                 },
                             },
@@ -429,6 +495,26 @@ def document() -> dict[str, Any]:
                         **_errors("422"),
                     },
                     parameters=[
+                        {
+                            "name": "status",
+                            "in": "query",
+                            "schema": {
+                                "type": "string",
+                                "enum": [
+                                    "pending",
+                                    "reported",
+                                    "approved",
+                                    "spam",
+                                    "rejected",
+                                    "all",
+                                ],
+                            },
+                        },
+                        {"name": "q", "in": "query", "schema": {"type": "string"}},
+                        {"name": "author", "in": "query", "schema": {"type": "string"}},
+                        {"name": "email", "in": "query", "schema": {"type": "string"}},
+                        {"name": "ip", "in": "query", "schema": {"type": "string"}},
+                        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
                         {"name": "article", "in": "query", "schema": {"type": "string"}},
                         {"name": "reason", "in": "query", "schema": {"type": "string"}},
                         {"name": "min_score", "in": "query", "schema": {"type": "number"}},
@@ -478,7 +564,9 @@ def document() -> dict[str, Any]:
             },
             "/api/v1/reviews/{comment_id}/decision": {
                 "post": _moderator(
-                    "Approve, reject as spam or reject as abuse.",
+                    "Decide any comment: approve, reject as spam, reject as abuse, or send "
+                    "back to review (hold). Changing a decided comment needs the version "
+                    "seen and a reason.",
                     {
                         "200": _json({"type": "object"}, "Decided."),
                         **_errors("400", "404", "409", "422"),
@@ -491,7 +579,7 @@ def document() -> dict[str, Any]:
                             "properties": {
                                 "action": {
                                     "type": "string",
-                                    "enum": ["approve", "reject_spam", "reject_abuse"],
+                                    "enum": ["approve", "reject_spam", "reject_abuse", "hold"],
                                 },
                                 "reason": {"type": ["string", "null"], "maxLength": 500},
                                 "version": {"type": ["integer", "null"]},
@@ -539,7 +627,12 @@ def document() -> dict[str, Any]:
                                         "ids": {"type": "array", "items": _ID},
                                         "action": {
                                             "type": "string",
-                                            "enum": ["approve", "reject_spam", "reject_abuse"],
+                                            "enum": [
+                                                "approve",
+                                                "reject_spam",
+                                                "reject_abuse",
+                                                "hold",
+                                            ],
                                         },
                                         "reason": {"type": ["string", "null"]},
                                     },
@@ -604,6 +697,31 @@ def document() -> dict[str, Any]:
                         },
                     },
                 }
+            },
+            "/api/v1/authors/rules": {
+                "post": _moderator(
+                    "Block an author's email or address, trust an email, or lift the rule.",
+                    {
+                        "200": _json({"type": "object"}, "The rule now."),
+                        **_errors("400", "404", "422"),
+                    },
+                    requestBody=_body(
+                        {
+                            "type": "object",
+                            "required": ["kind", "value", "action"],
+                            "properties": {
+                                "kind": {"type": "string", "enum": ["email", "ip"]},
+                                "value": {"type": "string", "maxLength": 100},
+                                "action": {
+                                    "type": "string",
+                                    "enum": ["block", "trust", "clear"],
+                                },
+                                "reason": {"type": "string", "maxLength": 500},
+                            },
+                            "additionalProperties": False,
+                        }
+                    ),
+                )
             },
             "/api/v1/moderators": {
                 "get": _moderator(

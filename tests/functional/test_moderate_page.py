@@ -10,6 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from moderation.services.policy import Status
+from moderation.tables import Comment
 from moderation.web.moderate import highlight
 from tests.factories import make_moderator, make_pending
 
@@ -70,9 +72,15 @@ def test_the_queue_page_shows_everything_escaped(client: FlaskClient, db_session
     assert "<script>alert" not in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
     assert "&lt;b&gt;Eve&lt;/b&gt;" in html
-    assert 'href="/articles/story-%3C1%3E/comments"' in html
+    # the article link leads to the article (here: the queue narrowed to it), never to JSON
+    assert 'class="article" href="/moderate?tab=all&amp;article=story-%3C1%3E"' in html
+    assert "/articles/" not in html
     assert "Author history" in html
     assert "spam_uncertain" in html
+    # reasons in plain words next to the comment, scores beside their thresholds
+    assert "The spam model is unsure" in html
+    assert "published below 0.50, refused from 0.90" in html
+    assert "in the review band" in html
 
 
 def test_session_writes_need_the_csrf_header(client: FlaskClient, db_session: Session) -> None:
@@ -91,11 +99,29 @@ def test_session_writes_need_the_csrf_header(client: FlaskClient, db_session: Se
     assert with_token.status_code == 200
 
 
-def test_highlights_use_the_real_model(make_app: Callable[..., Flask], db_session: Session) -> None:
+def test_highlights_use_the_real_models_explanation_stored_at_intake(
+    make_app: Callable[..., Flask], db_session: Session
+) -> None:
     make_moderator(db_session)
-    make_pending(db_session, content="Shut up you stupid id10t")
     db_session.commit()
-    client = make_app(SCORER_BACKEND="sklearn").test_client()
+    # Nothing refused outright: the insult waits for review, with its explanation kept.
+    client = make_app(SCORER_BACKEND="sklearn", ABUSE_REJECT=1.0, SPAM_REJECT=1.0).test_client()
+    posted = client.post(
+        "/comments",
+        json={
+            "comment": "Shut up you stupid id10t",
+            "author": "Eve",
+            "email": "eve@example.org",
+            "comment_post_ID": "story",
+        },
+    )
+    assert posted.status_code == 201
+    comment = db_session.get(Comment, posted.json["id"])
+    assert comment is not None
+    assert comment.status is Status.PENDING
+    prediction = comment.predictions[-1]
+    assert prediction.explanation is not None
+    assert prediction.thresholds is not None
     sign_in(client)
     html = client.get("/moderate").get_data(as_text=True)
     assert re.search(r'<mark class="abuse">[^<]*id10t[^<]*</mark>', html)

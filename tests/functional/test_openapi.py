@@ -27,6 +27,9 @@ UNDOCUMENTED = {
     "/moderate": "HTML page",
     "/moderate/login": "HTML page",
     "/moderate/logout": "HTML form action",
+    "/moderate/comments/<int:comment_id>/decide": "HTML form action",
+    "/moderate/comments/<int:comment_id>/undo": "HTML form action",
+    "/moderate/authors/rules": "HTML form action",
     "/demo/article": "HTML page",
     "/static/<path:filename>": "static files",
 }

@@ -20,7 +20,7 @@ CLEAN = {"spam": 0.01, "abuse": 0.01}
         ({"spam": 0.1, "abuse": 0.96}, Signals(), Status.REJECTED, "abuse_score"),
         ({"spam": 0.5, "abuse": 0.01}, Signals(), Status.PENDING, "spam_uncertain"),
         ({"spam": 0.01, "abuse": 0.5}, Signals(), Status.PENDING, "abuse_uncertain"),
-        # Bot traps: spam, unless the comment reads like one the model would publish.
+        # Bot traps: spam, unless the spam model finds the comment clean.
         (CLEAN, Signals(honeypot=True), Status.PENDING, "honeypot"),
         (CLEAN, Signals(form_check="too_fast"), Status.PENDING, "too_fast"),
         (CLEAN, Signals(form_check="invalid"), Status.PENDING, "bad_form_token"),
@@ -28,7 +28,14 @@ CLEAN = {"spam": 0.01, "abuse": 0.01}
         (CLEAN, Signals(form_check="missing"), Status.PENDING, "no_form_token"),
         ({"spam": 0.5, "abuse": 0.01}, Signals(honeypot=True), Status.SPAM, "honeypot"),
         ({"spam": 0.5, "abuse": 0.01}, Signals(form_check="too_fast"), Status.SPAM, "too_fast"),
-        ({"spam": 0.01, "abuse": 0.5}, Signals(form_check="missing"), Status.SPAM, "no_form_token"),
+        # reads like a person (the spam model finds it clean), however rude: a human decides
+        (
+            {"spam": 0.01, "abuse": 0.5},
+            Signals(form_check="missing"),
+            Status.PENDING,
+            "no_form_token",
+        ),
+        (CLEAN, Signals(form_check="expired"), Status.PENDING, "expired_form_token"),
         (None, Signals(honeypot=True), Status.SPAM, "honeypot"),
         (CLEAN, Signals(form_check="ok"), Status.APPROVED, "model_clear"),
         (CLEAN, Signals(blocked=(Reason("blocked_ip", "1.2.3.4"),)), Status.SPAM, "blocked_ip"),
@@ -65,3 +72,11 @@ def test_decide(
 def test_thresholds_must_be_ordered() -> None:
     with pytest.raises(ValueError, match="allow <= reject"):
         Thresholds(0.9, 0.1)
+
+
+def test_a_trapped_comment_held_for_review_keeps_the_models_doubts() -> None:
+    decision = decide({"spam": 0.01, "abuse": 0.5}, T, Signals(form_check="too_fast"))
+    assert decision.status is Status.PENDING
+    assert [r.code for r in decision.reasons] == ["too_fast", "abuse_uncertain"]
+    clean = decide(CLEAN, T, Signals(honeypot=True))
+    assert [r.code for r in clean.reasons] == ["honeypot"]

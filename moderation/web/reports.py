@@ -1,0 +1,75 @@
+"""Readers report published comments: ``POST /comments/<id>/report`` from the article page.
+
+Public and unauthenticated like the intake, so rate-limited per address
+(``REPORT_RATE_LIMIT``), and one report per reader and comment. A form post is sent back to
+the article (``redirect_to``) or gets a short page; JSON gets JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, render_template, request
+from werkzeug.wrappers import Response
+
+from moderation.db import get_session
+from moderation.errors import BadRequestError, NotFoundError, UnsupportedMediaTypeError, wants_html
+from moderation.ratelimit import limiter
+from moderation.services import reports
+
+bp = Blueprint("reports", __name__)
+THANKS = "Thank you. A moderator will look at this comment."
+
+
+def _report_limit() -> str:
+    return str(current_app.config["REPORT_RATE_LIMIT"])
+
+
+def _fields() -> dict[str, Any]:
+    if request.is_json:
+        try:
+            data = json.loads(request.get_data(as_text=False) or b"{}")
+        except (ValueError, RecursionError):
+            raise BadRequestError("The body is not valid JSON.") from None
+        if not isinstance(data, dict):
+            raise BadRequestError("The JSON body must be an object.")
+        return data
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data", ""):
+        return {k: request.form.get(k) for k in ("reason", "detail", "redirect_to")}
+    raise UnsupportedMediaTypeError()
+
+
+@bp.post("/comments/<int:comment_id>/report")
+@limiter.limit(_report_limit)
+def report(comment_id: int) -> Response:
+    """Report a published comment to the moderators, with a reason."""
+    if comment_id > 2**62:
+        raise NotFoundError("No such published comment.")
+    data = _fields()
+    reason, detail = reports.validate(data.get("reason"), data.get("detail"))
+    session = get_session()
+    reader = reports.reader_key(current_app.config["SECRET_KEY"], request.remote_addr or "")
+    reports.report_comment(
+        session, comment_id=comment_id, reader=reader, reason=reason, detail=detail
+    )
+    session.commit()
+    if wants_html():
+        from moderation.web.comments import _redirect_target, _with_params
+
+        target = _redirect_target(str(data.get("redirect_to") or ""))
+        if target is not None:
+            from flask import redirect
+
+            return redirect(
+                _with_params(target, {"reported": str(comment_id)}, f"comment-{comment_id}"),
+                code=303,
+            )
+        return Response(
+            render_template("reported.html", message=THANKS, back=request.referrer),
+            status=201,
+            mimetype="text/html",
+        )
+    response = jsonify({"comment_id": comment_id, "reported": True, "message": THANKS})
+    response.status_code = 201
+    return response
