@@ -565,7 +565,7 @@ def store_comment(
     except IntegrityError as exc:
         # Two identical comments (a double click: same text, same form token) raced past the
         # checks in prepare_comment; the unique keys settle it. The caller rolls back.
-        raise DuplicateCommentError() from exc
+        raise _duplicate_or(exc) from exc
     if prediction is not None:
         connection.execute(_INSERT_PREDICTION, {"comment_id": comment_id, **prediction})
     connection.execute(_INSERT_DECISION, {"comment_id": comment_id, **decision_row})
