@@ -107,10 +107,22 @@
     body.className = "text";
     body.textContent = text;
     item.append(body);
+    const parent = parentId !== "0" && document.getElementById(`comment-${parentId}`);
+    const depth = parent ? Number(parent.dataset.depth || 1) + 1 : 1;
+    item.dataset.depth = String(depth);
+    if (!pending && depth < Number(list.dataset.maxDepth || 10)) {
+      const reply = document.createElement("a");
+      reply.className = "reply-link";
+      reply.href = `?replytocom=${id}#respond`;
+      reply.dataset.id = String(id);
+      reply.dataset.author = author;
+      reply.setAttribute("aria-label", `Reply to ${author}`);
+      reply.textContent = "Reply";
+      item.append(reply);
+    }
     const replies = document.createElement("div");
     replies.className = "replies";
     item.append(replies);
-    const parent = parentId !== "0" && document.getElementById(`comment-${parentId}`);
     (parent ? parent.querySelector(":scope > .replies") : list).append(item);
     if (!pending) setCount(Number(count.textContent) + 1);
     return item;
