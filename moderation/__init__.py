@@ -23,6 +23,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         moderate,
         openapi,
         perspective,
+        stats,
         reports,
     )
     from moderation.web.auth import csrf
@@ -43,6 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(reports.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(moderate.bp)
+    app.register_blueprint(stats.bp)
     app.register_blueprint(demo.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(akismet.bp)

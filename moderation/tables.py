@@ -143,7 +143,7 @@ class Decision(Base):
     status: Mapped[Status] = mapped_column(STATUS_TYPE)
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     undoes_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     comment: Mapped[Comment] = relationship(back_populates="decisions")
 

@@ -1,0 +1,464 @@
+"""The moderation dashboard's numbers: volume, backlog, time to decision, moderators, overturns.
+
+Every figure is one aggregate query over indexed columns (``comments.created_at``,
+``comments.status``, ``decisions.created_at``, ``decisions.comment_id``,
+``predictions.comment_id``) restricted to the date range, so the cost follows the range and
+the backlog, not the size of the tables; Python only reshapes the grouped rows (a few per
+day). Days are UTC days. The SQL is the same on SQLite and PostgreSQL except for two small
+functions, :class:`day_of` and :class:`seconds_between`, compiled per dialect.
+
+A comment's time in the review queue is read from its decisions (append-only): a stint in the
+queue starts at a decision whose status is ``pending`` and ends at the comment's next
+decision (an approval, a refusal, or an undo that takes it out again).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Integer,
+    Text,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import Float
+
+from moderation.db import UTCDateTime, utcnow
+from moderation.errors import BadRequestError
+from moderation.services.policy import Status
+from moderation.tables import Comment, Decision, Moderator, Prediction
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+STATUSES = (Status.APPROVED, Status.PENDING, Status.SPAM, Status.REJECTED)
+
+
+# --------------------------------------------------------------------------- SQL per dialect
+
+
+class day_of(FunctionElement[Any]):
+    """The UTC calendar day of a timestamp (a ``date`` or an ISO ``YYYY-MM-DD`` string)."""
+
+    inherit_cache = True
+    name = "day_of"
+
+
+@compiles(day_of)
+def _day_of_sqlite(element: day_of, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite keeps UTC timestamps as "YYYY-MM-DD HH:MM:SS.ffffff" text.
+    return f"date({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(day_of, "postgresql")
+def _day_of_postgresql(element: day_of, compiler: SQLCompiler, **kw: Any) -> str:
+    # Not the session's time zone: days are UTC days everywhere.
+    return f"CAST(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC' AS DATE)"
+
+
+class seconds_between(FunctionElement[float]):
+    """``later - earlier`` in seconds."""
+
+    type = Float()
+    inherit_cache = True
+    name = "seconds_between"
+
+
+@compiles(seconds_between)
+def _seconds_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    earlier, later = (compiler.process(c, **kw) for c in element.clauses)
+    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
+
+
+@compiles(seconds_between, "postgresql")
+def _seconds_postgresql(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    earlier, later = (compiler.process(c, **kw) for c in element.clauses)
+    return f"EXTRACT(EPOCH FROM ({later}) - ({earlier}))"
+
+
+def _all(result: Any) -> list[Any]:
+    """The rows of a result, untyped (each one is unpacked into its columns)."""
+    return list(result)
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+# --------------------------------------------------------------------------- the range
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Whole UTC days ``[start, end)``, the last one being today (up to ``now``)."""
+
+    start: datetime
+    end: datetime
+    now: datetime
+
+    @property
+    def days(self) -> list[date]:
+        """Each day of the range, oldest first."""
+        first = self.start.date()
+        return [first + timedelta(days=i) for i in range((self.end - self.start).days)]
+
+    def day_ends(self) -> list[datetime]:
+        """The moment each day is read at: its end, or now for today."""
+        return [min(self.start + timedelta(days=i + 1), self.now) for i in range(len(self.days))]
+
+
+def parse_days(raw: str | None) -> int:
+    """The ``?days=`` parameter: whole days from 1 to :data:`MAX_DAYS`, 30 when absent.
+
+    :raises BadRequestError: anything else.
+    """
+    if raw is None or raw == "":
+        return DEFAULT_DAYS
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_DAYS:
+        raise BadRequestError(f"days must be a whole number from 1 to {MAX_DAYS}.")
+    return int(raw)
+
+
+def date_range(days: int, now: datetime | None = None) -> DateRange:
+    """The last ``days`` UTC days, today included."""
+    if not 1 <= days <= MAX_DAYS:
+        raise BadRequestError(f"days must be a whole number from 1 to {MAX_DAYS}.")
+    now = (now or utcnow()).astimezone(UTC)
+    end = datetime.combine(now.date() + timedelta(days=1), time(), tzinfo=UTC)
+    return DateRange(start=end - timedelta(days=days), end=end, now=now)
+
+
+# --------------------------------------------------------------------------- the figures
+
+
+@dataclass(frozen=True)
+class BacklogPoint:
+    """The review queue at one moment: how many waited, and for how long the oldest had."""
+
+    at: datetime
+    pending: int
+    oldest_seconds: float | None
+
+
+@dataclass(frozen=True)
+class DecisionTime:
+    """How long the comments a moderator decided on one day had waited."""
+
+    day: date
+    decided: int
+    median_seconds: float
+
+
+@dataclass
+class Overturns:
+    """What became of one model version's automatic decisions of one kind.
+
+    ``kind`` is ``published`` (the model found both heads clear), ``refused_spam`` and
+    ``refused_abuse`` (a head at or above its reject threshold), ``held_spam``,
+    ``held_abuse``, ``held_both`` (a head between its thresholds), or ``rules`` (a rule
+    decided: honeypot, banned word, links, trusted author...). ``now`` counts each current
+    status of those comments.
+    """
+
+    version: str
+    kind: str
+    now: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        """Comments decided this way."""
+        return sum(self.now.values())
+
+    @property
+    def overturned(self) -> int | None:
+        """How many a moderator reversed (``None`` for held ones: nothing to reverse)."""
+        if self.kind == "published":
+            return self.now.get("spam", 0) + self.now.get("rejected", 0)
+        if self.kind in ("refused_spam", "refused_abuse"):
+            return self.now.get("approved", 0)
+        return None
+
+    @property
+    def overturn_rate(self) -> float | None:
+        """``overturned / total``: one minus the live precision estimate."""
+        if self.overturned is None or not self.total:
+            return None
+        return self.overturned / self.total
+
+
+@dataclass
+class Stats:
+    """Everything the dashboard shows for one range."""
+
+    range: DateRange
+    per_day: dict[date, dict[str, int]]
+    backlog: list[BacklogPoint]
+    decision_times: list[DecisionTime]
+    moderators: list[tuple[str, dict[str, int]]]
+    overturns: list[Overturns]
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON form (``/api/v1/stats``)."""
+        return {
+            "from": self.range.start.isoformat(),
+            "to": self.range.end.isoformat(),
+            "comments_per_day": [
+                {"day": d.isoformat(), **self.per_day[d]} for d in self.range.days
+            ],
+            "backlog": [
+                {
+                    "at": p.at.isoformat(),
+                    "pending": p.pending,
+                    "oldest_pending_seconds": p.oldest_seconds,
+                }
+                for p in self.backlog
+            ],
+            "time_to_decision": [
+                {
+                    "day": t.day.isoformat(),
+                    "decided": t.decided,
+                    "median_seconds": round(t.median_seconds, 1),
+                }
+                for t in self.decision_times
+            ],
+            "decisions_per_moderator": [
+                {"moderator": name, **counts} for name, counts in self.moderators
+            ],
+            "overturns": [
+                {
+                    "model_version": o.version,
+                    "kind": o.kind,
+                    "total": o.total,
+                    "now": o.now,
+                    "overturned": o.overturned,
+                    "overturn_rate": o.overturn_rate,
+                }
+                for o in self.overturns
+            ],
+        }
+
+
+def comments_per_day(session: Session, rng: DateRange) -> dict[date, dict[str, int]]:
+    """Per day of the range (by arrival), the comments in each current status."""
+    day = day_of(Comment.created_at)
+    rows: list[Any] = _all(
+        session.execute(
+            select(day, Comment.status, func.count())
+            .where(Comment.created_at >= rng.start, Comment.created_at < rng.end)
+            .group_by(day, Comment.status)
+        )
+    )
+    out = {d: {s.value: 0 for s in STATUSES} for d in rng.days}
+    for raw_day, status, n in rows:
+        out.setdefault(_as_date(raw_day), {s.value: 0 for s in STATUSES})[status.value] = n
+    return out
+
+
+def _stints_ended(rng: DateRange, *, by_moderators: bool = False) -> Any:
+    """Queue stints that ended in the range (``started``, ``ended``); ``by_moderators``: only
+    those a moderator ended."""
+    leaving, before, previous = aliased(Decision), aliased(Decision), aliased(Decision)
+    previous_id = (
+        select(func.max(before.id))
+        .where(before.comment_id == leaving.comment_id, before.id < leaving.id)
+        .scalar_subquery()
+    )
+    query = (
+        select(previous.created_at.label("started"), leaving.created_at.label("ended"))
+        .join(previous, previous.id == previous_id)
+        .where(
+            leaving.created_at >= rng.start,
+            leaving.created_at < rng.end,
+            leaving.status != Status.PENDING,
+            previous.status == Status.PENDING,
+        )
+    )
+    return query.where(leaving.moderator_id.is_not(None)) if by_moderators else query
+
+
+def backlog(session: Session, rng: DateRange) -> list[BacklogPoint]:
+    """At the end of each day (now for today): comments waiting, and the oldest one's wait.
+
+    The stints alive at some moment of the range are those still open (the comments pending
+    now) and those that ended inside the range; older ones cannot count.
+    """
+    latest = (
+        select(Decision.created_at)
+        .where(Decision.comment_id == Comment.id)
+        .order_by(Decision.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    open_stints = select(
+        func.coalesce(latest, Comment.created_at).label("started"),
+        cast(null(), UTCDateTime()).label("ended"),
+    ).where(Comment.status == Status.PENDING)
+    ended = _stints_ended(rng).subquery()
+    stints = union_all(open_stints, select(ended.c.started, ended.c.ended)).subquery()
+    # The day ends as rows (a UNION ALL of selects: SQLite has no aliased VALUES list).
+    points = union_all(
+        *(select(literal(at, UTCDateTime()).label("at")) for at in rng.day_ends())
+    ).subquery("points")
+    rows: list[Any] = _all(
+        session.execute(
+            select(points.c.at, func.count(stints.c.started), func.min(stints.c.started))
+            .select_from(points)
+            .outerjoin(
+                stints,
+                and_(
+                    stints.c.started <= points.c.at,
+                    or_(stints.c.ended.is_(None), stints.c.ended > points.c.at),
+                ),
+            )
+            .group_by(points.c.at)
+            .order_by(points.c.at)
+        )
+    )
+    return [
+        BacklogPoint(
+            at=at,
+            pending=n,
+            oldest_seconds=(at - oldest).total_seconds() if oldest is not None else None,
+        )
+        for at, n, oldest in rows
+    ]
+
+
+def decision_times(session: Session, rng: DateRange) -> list[DecisionTime]:
+    """Per day, the median wait of the comments moderators took out of the queue that day.
+
+    The median is computed in SQL with window functions (row numbers around the middle),
+    which SQLite and PostgreSQL both have; ``percentile_cont`` is PostgreSQL's only.
+    """
+    ended = _stints_ended(rng, by_moderators=True).subquery()
+    waits = select(
+        day_of(ended.c.ended).label("day"),
+        seconds_between(ended.c.started, ended.c.ended).label("wait"),
+    ).subquery()
+    ranked = select(
+        waits.c.day,
+        waits.c.wait,
+        func.row_number().over(partition_by=waits.c.day, order_by=waits.c.wait).label("rn"),
+        func.count().over(partition_by=waits.c.day).label("n"),
+    ).subquery()
+    middle = ranked.c.rn.in_(
+        [(ranked.c.n + 1) // literal(2, Integer), (ranked.c.n + 2) // literal(2, Integer)]
+    )
+    rows: list[Any] = _all(
+        session.execute(
+            select(ranked.c.day, func.max(ranked.c.n), func.avg(ranked.c.wait))
+            .where(middle)
+            .group_by(ranked.c.day)
+            .order_by(ranked.c.day)
+        )
+    )
+    return [DecisionTime(_as_date(d), int(n), float(m)) for d, n, m in rows]
+
+
+def decisions_per_moderator(session: Session, rng: DateRange) -> list[tuple[str, dict[str, int]]]:
+    """Per moderator, their decisions in the range by kind (status given, or ``undo``), most
+    active first."""
+    kind = case(
+        (Decision.undoes_id.is_not(None), literal("undo")), else_=cast(Decision.status, Text)
+    )
+    rows: list[Any] = _all(
+        session.execute(
+            select(Moderator.name, kind, func.count())
+            .join(Moderator, Moderator.id == Decision.moderator_id)
+            .where(Decision.created_at >= rng.start, Decision.created_at < rng.end)
+            .group_by(Moderator.name, kind)
+        )
+    )
+    per: dict[str, dict[str, int]] = defaultdict(dict)
+    for name, k, n in rows:
+        per[name][str(k)] = n
+    return sorted(per.items(), key=lambda item: (-sum(item[1].values()), item[0]))
+
+
+def _has(code: str) -> Any:
+    # Reason codes sit in the decision's JSON list; its text is the same on both databases.
+    return cast(Decision.reasons, Text).like(f'%"code": "{code}"%')
+
+
+def overturns(session: Session, rng: DateRange) -> list[Overturns]:
+    """Per model version and kind of automatic decision, the comments' statuses now.
+
+    Over the comments that arrived in the range: their first decision (the automatic one)
+    and first prediction (the model version) against their current status.
+    """
+    earliest = aliased(Decision)
+    first_decision = (
+        select(func.min(earliest.id)).where(earliest.comment_id == Comment.id).scalar_subquery()
+    )
+    first_version = (
+        select(Prediction.model_version)
+        .where(Prediction.comment_id == Comment.id)
+        .order_by(Prediction.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    spam_held = _has("spam_uncertain")
+    abuse_held = or_(_has("abuse_uncertain"), _has("abuse_unaddressed"))
+    kind = case(
+        (and_(Decision.status == Status.APPROVED, _has("model_clear")), literal("published")),
+        (and_(Decision.status == Status.SPAM, _has("spam_score")), literal("refused_spam")),
+        (and_(Decision.status == Status.REJECTED, _has("abuse_score")), literal("refused_abuse")),
+        (and_(Decision.status == Status.PENDING, spam_held, abuse_held), literal("held_both")),
+        (and_(Decision.status == Status.PENDING, spam_held), literal("held_spam")),
+        (and_(Decision.status == Status.PENDING, abuse_held), literal("held_abuse")),
+        else_=literal("rules"),
+    )
+    version = func.coalesce(first_version, literal("none"))
+    rows: list[Any] = _all(
+        session.execute(
+            select(version, kind, Comment.status, func.count())
+            .select_from(Comment)
+            .join(Decision, Decision.id == first_decision)
+            .where(Comment.created_at >= rng.start, Comment.created_at < rng.end)
+            .group_by(version, kind, Comment.status)
+        )
+    )
+    found: dict[tuple[str, str], Overturns] = {}
+    for v, k, status, n in rows:
+        row = found.setdefault((v, k), Overturns(version=v, kind=k))
+        row.now[status.value] = n
+    order = list(_KIND_ORDER)
+    return sorted(found.values(), key=lambda o: (o.version, order.index(o.kind)))
+
+
+_KIND_ORDER = (
+    "published",
+    "refused_spam",
+    "refused_abuse",
+    "held_spam",
+    "held_abuse",
+    "held_both",
+    "rules",
+)
+
+
+def dashboard(session: Session, *, days: int = DEFAULT_DAYS, now: datetime | None = None) -> Stats:
+    """All the dashboard's figures for the last ``days`` days."""
+    rng = date_range(days, now)
+    return Stats(
+        range=rng,
+        per_day=comments_per_day(session, rng),
+        backlog=backlog(session, rng),
+        decision_times=decision_times(session, rng),
+        moderators=decisions_per_moderator(session, rng),
+        overturns=overturns(session, rng),
+    )
