@@ -23,8 +23,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         moderate,
         openapi,
         perspective,
-        stats,
         reports,
+        stats,
     )
     from moderation.web.auth import csrf
 
