@@ -17,7 +17,8 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam, func, insert, or_, select
+from sqlalchemy import Connection, bindparam, cast, func, insert, literal_column, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,7 @@ from moderation.errors import DuplicateCommentError, FloodError, ValidationFaile
 from moderation.ml.features import CommentInput, addresses_someone, count_links, normalise
 from moderation.ml.language import detect as detect_language
 from moderation.schemas import CommentIn
+from moderation.services import webhooks
 from moderation.services.policy import (
     Decision,
     Reason,
@@ -204,27 +206,29 @@ _LOCK_TWO = select(
 )
 
 
-def _check_flood(session: Session, *, ip: str, email: str, now: datetime, seconds: int) -> None:
-    if seconds <= 0:
-        return
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        # One writer per address and per email at a time, across every worker and host: the
-        # lock lasts until this transaction ends, so the next one sees this comment. (SQLite
-        # has one writer at a time anyway.) Sorted, so two writers never wait on each other.
-        keys = sorted({f"flood:email:{email.lower()}", f"flood:ip:{ip}"} - {"flood:ip:"})
-        connection.execute(_LOCK_TWO, {"first": keys[0], "second": keys[-1]})
-    since = now - timedelta(seconds=seconds)
+def _lock_flood_keys(connection: Connection, *, ip: str, email: str) -> None:
+    """PostgreSQL: one writer per address and per email at a time, across every worker and
+    host; the locks last until the transaction ends, so the next writer sees this comment.
+    (SQLite has one writer at a time anyway.) Sorted, so two writers never wait on each other."""
+    keys = sorted({f"flood:email:{email.lower()}", f"flood:ip:{ip}"} - {"flood:ip:"})
+    connection.execute(_LOCK_TWO, {"first": keys[0], "second": keys[-1]})
+
+
+def _flood_error(
+    connection: Connection, *, ip: str, email: str, now: datetime, seconds: int
+) -> FloodError | None:
+    """The flood answer if this address or email commented within ``seconds``, else None."""
     # Without an address (a backend that did not send one), by email alone.
     latest = connection.execute(
         _LATEST_FROM_EMAIL_OR_IP if ip else _LATEST_FROM_EMAIL,
-        {"email": email, "ip": ip, "since": since},
+        {"email": email, "ip": ip, "since": now - timedelta(seconds=seconds)},
     ).scalar()
-    if latest is not None:
-        if latest.tzinfo is None:  # SQLite's func.max() bypasses the column type
-            latest = datetime.fromisoformat(str(latest)).replace(tzinfo=now.tzinfo)
-        elapsed = (now - latest).total_seconds()
-        raise FloodError(retry_after=max(1, math.ceil(seconds - elapsed)))
+    if latest is None:
+        return None
+    if latest.tzinfo is None:  # SQLite's func.max() bypasses the column type
+        latest = datetime.fromisoformat(str(latest)).replace(tzinfo=now.tzinfo)
+    elapsed = (now - latest).total_seconds()
+    return FloodError(retry_after=max(1, math.ceil(seconds - elapsed)))
 
 
 def _check_parent(session: Session, data: CommentIn) -> None:
@@ -435,13 +439,30 @@ def _bound(table_name: str, columns: Sequence[str], prefix: str) -> dict[str, An
     return {c: bindparam(f"{prefix}{c}", type_=table.c[c].type) for c in columns}
 
 
-@lru_cache(maxsize=4)
-def _insert_all(with_token: bool, with_prediction: bool) -> Any:
-    """PostgreSQL: the comment, its spent form token, prediction and decision in one statement
-    (data-modifying CTEs), so intake pays one round trip for the four rows. Answers the id."""
+_EVENTS = Comment.metadata.tables["webhook_events"]
+_EVENT_FIELDS = ("event", "attempts", "next_attempt_at", "delivered_at", "last_error", "created_at")
+
+
+@lru_cache(maxsize=16)
+def _insert_all(
+    with_token: bool, with_prediction: bool, flood: str | None, with_event: bool
+) -> Any:
+    """PostgreSQL: the comment, its spent form token, prediction, decision and outbox event in
+    one statement (data-modifying CTEs), so intake pays one round trip for the rows. Answers
+    the id, or nothing when the flood guard finds a comment from the same email (``flood`` =
+    "email") or email or address ("email_or_ip") since ``f_since`` (the caller holds the
+    flood locks, taken in an earlier statement, so this statement's snapshot sees the last
+    writer's comment)."""
+    values = select(*_bound("comments", _COMMENT_FIELDS, "c_").values())
+    if flood is not None:
+        match = _COMMENTS.c.email == bindparam("f_email")
+        if flood == "email_or_ip":
+            match = or_(match, _COMMENTS.c.ip == bindparam("f_ip"))
+        recent = select(_COMMENTS.c.id).where(match, _COMMENTS.c.created_at > bindparam("f_since"))
+        values = values.where(~recent.exists())
     new = (
         insert(_COMMENTS)
-        .values(_bound("comments", _COMMENT_FIELDS, "c_"))
+        .from_select(list(_COMMENT_FIELDS), values)
         .returning(_COMMENTS.c.id)
         .cte("new_comment")
     )
@@ -464,10 +485,27 @@ def _insert_all(with_token: bool, with_prediction: bool) -> Any:
             .cte(f"new_{name}")
         )
     if with_token:
+        spend = select(*_bound("form_token_uses", ("digest", "used_at"), "t_").values())
         rows.append(
             insert(_TOKENS)
-            .values(_bound("form_token_uses", ("digest", "used_at"), "t_"))
+            .from_select(["digest", "used_at"], spend.select_from(new))
             .cte("spent_token")
+        )
+    if with_event:
+        # The event's body is the caller's, with the comment's new id set in it.
+        payload = func.jsonb_set(
+            bindparam("w_payload", type_=JSONB),
+            literal_column("'{comment,id}'"),
+            func.to_jsonb(new.c.id),
+        )
+        bound = _bound("webhook_events", _EVENT_FIELDS, "w_")
+        rows.append(
+            insert(_EVENTS)
+            .from_select(
+                [*_EVENT_FIELDS, "payload"],
+                select(*bound.values(), cast(payload, _EVENTS.c.payload.type)).select_from(new),
+            )
+            .cte("new_event")
         )
     return select(new.c.id).add_cte(*rows)
 
@@ -481,13 +519,19 @@ def _duplicate_or(exc: IntegrityError) -> Exception:
 
 
 def store_comment(
-    session: Session, prepared: PreparedComment, *, settings: IntakeSettings
+    session: Session,
+    prepared: PreparedComment,
+    *,
+    settings: IntakeSettings,
+    outbox: bool = False,
 ) -> IntakeResult:
-    """Store a prepared comment with its prediction and decision (not committed).
+    """Store a prepared comment with its prediction and decision (not committed), and with
+    ``outbox`` its webhook event.
 
     The flood check runs here, in the writing transaction, so two quick comments from one
     address cannot both pass it; the unique duplicate key settles any duplicate race. The rows
-    are written with Core inserts (no unit of work to sort out for three new rows); the
+    are written with Core inserts (no unit of work to sort out for three new rows); on
+    PostgreSQL all of them and the flood check are one statement after the flood locks. The
     returned ``Comment`` is a transient object with the stored values and id.
 
     :raises FloodError: the same address or email commented within the flood interval.
@@ -500,7 +544,6 @@ def store_comment(
         prepared.decision,
         prepared.now,
     )
-    _check_flood(session, ip=meta.ip, email=data.email, now=now, seconds=settings.flood_seconds)
     values: dict[str, Any] = {
         "spam_score": scores["spam"] if scores is not None else None,
         "abuse_score": scores["abuse"] if scores is not None else None,
@@ -543,23 +586,46 @@ def store_comment(
         "created_at": now,
     }
     token = {"digest": meta.form_token, "used_at": now} if meta.form_token is not None else None
+    event = webhooks.event_for(decision.status) if outbox else None
+    flood = settings.flood_seconds > 0
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         params = {f"c_{k}": v for k, v in values.items()}
         params.update({f"d_{k}": v for k, v in decision_row.items()})
         params.update({f"p_{k}": v for k, v in (prediction or {}).items()})
         params.update({f"t_{k}": v for k, v in (token or {}).items()})
+        if flood:
+            _lock_flood_keys(connection, ip=meta.ip, email=data.email)
+            since = now - timedelta(seconds=settings.flood_seconds)
+            params.update({"f_email": data.email, "f_ip": meta.ip, "f_since": since})
+        if event is not None:
+            body = webhooks.event_body(event, Comment(id=0, **values), now)
+            params.update({"w_payload": body, "w_event": event, "w_attempts": 0})
+            params.update({"w_next_attempt_at": now, "w_delivered_at": None})
+            params.update({"w_last_error": "", "w_created_at": now})
+        statement = _insert_all(
+            token is not None,
+            prediction is not None,
+            ("email_or_ip" if meta.ip else "email") if flood else None,
+            event is not None,
+        )
         try:
-            comment_id: int = connection.execute(
-                _insert_all(token is not None, prediction is not None), params
-            ).scalar_one()
+            found: int | None = connection.execute(statement, params).scalar()
         except IntegrityError as exc:
             raise _duplicate_or(exc) from exc
-        return IntakeResult(
-            Comment(id=comment_id, **values), decision, scores, prepared.model_version
+        if found is None:  # the flood guard held the insert back
+            raise _flood_error(
+                connection, ip=meta.ip, email=data.email, now=now, seconds=settings.flood_seconds
+            ) or FloodError(retry_after=1)
+        return IntakeResult(Comment(id=found, **values), decision, scores, prepared.model_version)
+    if flood:
+        error = _flood_error(
+            connection, ip=meta.ip, email=data.email, now=now, seconds=settings.flood_seconds
         )
+        if error is not None:
+            raise error
     try:
-        comment_id = connection.execute(_INSERT_COMMENT, values).scalar_one()
+        comment_id: int = connection.execute(_INSERT_COMMENT, values).scalar_one()
         if token is not None:  # spent: a second comment with it is a replay
             connection.execute(_INSERT_TOKEN, token)
     except IntegrityError as exc:
@@ -569,7 +635,10 @@ def store_comment(
     if prediction is not None:
         connection.execute(_INSERT_PREDICTION, {"comment_id": comment_id, **prediction})
     connection.execute(_INSERT_DECISION, {"comment_id": comment_id, **decision_row})
-    return IntakeResult(Comment(id=comment_id, **values), decision, scores, prepared.model_version)
+    stored = Comment(id=comment_id, **values)
+    if event is not None:
+        webhooks.enqueue(session, event, stored, now=now, enabled=True)
+    return IntakeResult(stored, decision, scores, prepared.model_version)
 
 
 def settings_from_config(config: Mapping[str, Any]) -> IntakeSettings:

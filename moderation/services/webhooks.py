@@ -206,6 +206,11 @@ _EVENTS_TABLE = WebhookEvent.metadata.tables["webhook_events"]
 _INSERT_EVENT = insert(_EVENTS_TABLE).returning(_EVENTS_TABLE.c.id)
 
 
+def event_body(event: str, comment: Comment, now: datetime) -> dict[str, Any]:
+    """An event's body without its "id", which the row gets when it is inserted."""
+    return {"event": event, "created_at": now.isoformat(), "comment": comment_json(comment)}
+
+
 def enqueue(
     session: Session,
     event: str,
@@ -234,12 +239,7 @@ def enqueue(
             _INSERT_EVENT,
             {
                 "event": event,
-                # The body without its "id", which the row gets when it is inserted.
-                "payload": {
-                    "event": event,
-                    "created_at": now.isoformat(),
-                    "comment": comment_json(comment),
-                },
+                "payload": event_body(event, comment, now),
                 "attempts": 0,
                 "next_attempt_at": now,
                 "delivered_at": None,

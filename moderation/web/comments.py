@@ -429,8 +429,8 @@ def post_comment() -> Response:
             session, get_scorer(), data=comment_in, meta=meta, settings=settings
         )
         begin_writing(session)
-        result = store_comment(session, prepared, settings=settings)
-        webhooks.enqueue_status(session, result.comment)  # the outbox: in the same transaction
+        # The outbox's event is written in the same transaction as the comment.
+        result = store_comment(session, prepared, settings=settings, outbox=webhooks.configured())
         session.commit()
     except ModerationError as exc:
         session.rollback()
