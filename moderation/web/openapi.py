@@ -221,6 +221,42 @@ _PERSPECTIVE_REQUEST = {
 }
 
 
+_STATS = {
+    "type": "object",
+    "required": [
+        "from",
+        "to",
+        "comments_per_day",
+        "backlog",
+        "time_to_decision",
+        "decisions_per_moderator",
+        "overturns",
+    ],
+    "properties": {
+        "from": {"type": "string", "format": "date-time"},
+        "to": {"type": "string", "format": "date-time"},
+        "comments_per_day": {
+            "type": "array",
+            "items": {"type": "object", "additionalProperties": {"type": ["string", "integer"]}},
+        },
+        "backlog": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "at": {"type": "string", "format": "date-time"},
+                    "pending": {"type": "integer"},
+                    "oldest_pending_seconds": {"type": ["number", "null"]},
+                },
+            },
+        },
+        "time_to_decision": {"type": "array", "items": {"type": "object"}},
+        "decisions_per_moderator": {"type": "array", "items": {"type": "object"}},
+        "overturns": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
 def _path_id(name: str = "comment_id") -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": _ID}
 
@@ -727,6 +763,23 @@ def document() -> dict[str, Any]:
                 "get": _moderator(
                     "Moderator accounts (admins only).",
                     {"200": _json({"type": "object"}, "The accounts.")},
+                )
+            },
+            "/api/v1/stats": {
+                "get": _moderator(
+                    "The dashboard's figures: comments per day by status, backlog and oldest "
+                    "pending at each day's end, median time to decision, decisions per "
+                    "moderator, and overturned automatic decisions per model version.",
+                    {"200": _json(_STATS, "The figures."), **_errors("400")},
+                    parameters=[
+                        {
+                            "name": "days",
+                            "in": "query",
+                            "required": False,
+                            "description": "UTC days up to today (default 30).",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 366},
+                        }
+                    ],
                 )
             },
         },

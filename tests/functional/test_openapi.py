@@ -26,6 +26,7 @@ UNDOCUMENTED = {
     "/openapi.json": "the document itself",
     "/moderate": "HTML page",
     "/moderate/login": "HTML page",
+    "/moderate/stats": "HTML page",
     "/moderate/logout": "HTML form action",
     "/moderate/comments/<int:comment_id>/decide": "HTML form action",
     "/moderate/comments/<int:comment_id>/undo": "HTML form action",
