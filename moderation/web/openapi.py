@@ -261,6 +261,28 @@ def _path_id(name: str = "comment_id") -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": _ID}
 
 
+_MODELS: dict[str, Any] = {
+    "type": "object",
+    "required": ["active", "serving", "versions", "activations"],
+    "properties": {
+        "active": {"type": ["string", "null"]},
+        "serving": {"type": ["string", "null"]},
+        "versions": {"type": "array", "items": {"type": "string"}},
+        "activations": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "version": {"type": "string"},
+                    "actor": {"type": "string"},
+                    "activated_at": {"type": "string", "format": "date-time"},
+                },
+            },
+        },
+    },
+}
+
+
 def _moderator(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {
         "summary": summary,
@@ -763,6 +785,44 @@ def document() -> dict[str, Any]:
                 "get": _moderator(
                     "Moderator accounts (admins only).",
                     {"200": _json({"type": "object"}, "The accounts.")},
+                )
+            },
+            "/api/v1/models": {
+                "get": _moderator(
+                    "The active model version (recorded in the database, followed by every "
+                    "instance), the one this worker serves, the known versions and the latest "
+                    "activations.",
+                    {"200": _json(_MODELS, "The model versions.")},
+                )
+            },
+            "/api/v1/models/active": {
+                "put": _moderator(
+                    "Activate a model version (admins only): it is verified, stored in the "
+                    "database with its files, and served by every instance within its reload "
+                    "interval.",
+                    {
+                        "200": _json(_MODELS, "Activated."),
+                        **_errors("400", "415", "422"),
+                    },
+                    requestBody={
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "additionalProperties": False,
+                                    "required": ["version"],
+                                    "properties": {
+                                        "version": {
+                                            "type": "string",
+                                            "minLength": 1,
+                                            "maxLength": 64,
+                                        }
+                                    },
+                                }
+                            }
+                        },
+                    },
                 )
             },
             "/api/v1/stats": {
