@@ -88,6 +88,8 @@ DEFAULTS: dict[str, Any] = {
     # is given (redis://127.0.0.1:6379/0), which all workers and hosts then share.
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
+    # X-RateLimit-* headers on answers (off: only a 429 says when to come back, Retry-After).
+    "RATELIMIT_HEADERS_ENABLED": False,
     "INTAKE_RATE_LIMIT": "10/minute;100/hour",  # per client address
     "REPORT_RATE_LIMIT": "5/minute;30/hour;100/day",  # readers' reports, per client address
     "SITE_RATE_LIMIT": "600/minute",  # per site API key
