@@ -27,7 +27,7 @@ bp = Blueprint("stats", __name__)
 
 WIDTH = 720
 HEIGHT = 200
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 28
+LEFT, RIGHT, TOP, BOTTOM = 64, 12, 12, 28
 
 # Outcome colours (the queue page's: green published, amber waiting, orange spam, red abuse).
 STATUS_SERIES = (
@@ -83,12 +83,15 @@ class Chart:
     empty: bool = False
 
 
-def _nice_max(value: float) -> float:
-    """A round axis maximum at or above ``value`` (1, 2 or 5 times a power of ten)."""
+def _nice_max(value: float, *, whole: bool = True) -> float:
+    """An axis maximum at or above ``value`` split into four round steps (1, 2 or 5 times a
+    power of ten; whole steps for counts)."""
     if value <= 0:
-        return 1.0
-    power = 10.0 ** math.floor(math.log10(value))
-    return float(next(m * power for m in (1, 2, 5, 10) if m * power >= value))
+        return 4.0
+    quarter = value / 4
+    power = 10.0 ** math.floor(math.log10(quarter))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= quarter)
+    return 4 * float(max(step, 1.0) if whole else step)
 
 
 def _ticks(top: float, fmt: Any, plot_h: float) -> list[tuple[float, str]]:
@@ -96,11 +99,13 @@ def _ticks(top: float, fmt: Any, plot_h: float) -> list[tuple[float, str]]:
 
 
 def _x_labels(days: Sequence[date], slot: float) -> list[tuple[float, str]]:
+    # Evenly spaced, counted back from today so that today always has its label.
     step = max(1, math.ceil(len(days) / 8))
+    last = len(days) - 1
     return [
         (LEFT + slot * (i + 0.5), d.strftime("%d %b"))
         for i, d in enumerate(days)
-        if i % step == 0 or i == len(days) - 1
+        if (last - i) % step == 0
     ]
 
 
@@ -126,15 +131,16 @@ def stacked_days(
     values: Mapping[date, Mapping[str, float]],
     series: Sequence[tuple[str, str, str]],
     *,
-    unit: str = "",
+    fmt: Any = None,
 ) -> Chart:
-    """Vertical bars, one per day, stacked by series."""
+    """Vertical bars, one per day, stacked by series (counts unless ``fmt`` says otherwise)."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     totals = [sum(values.get(d, {}).get(key, 0) for key, _, _ in series) for d in days]
-    top = _nice_max(max(totals, default=0))
+    top = _nice_max(max(totals, default=0), whole=fmt is None)
+    fmt = fmt or _count
     slot = plot_w / max(len(days), 1)
     chart = Chart(WIDTH, HEIGHT, empty=not any(totals))
-    chart.y_ticks = _ticks(top, _count, plot_h)
+    chart.y_ticks = _ticks(top, fmt, plot_h)
     chart.x_labels = _x_labels(days, slot)
     chart.legend = [(label, color) for _, label, color in series]
     for i, d in enumerate(days):
@@ -152,8 +158,8 @@ def stacked_days(
                     w=slot * 0.8,
                     h=h,
                     color=color,
-                    title=f"{d.isoformat()}: {_count(n)}{unit} {label}",
-                    data={"day": d.isoformat(), "series": key, "value": _count(n)},
+                    title=f"{d.isoformat()}: {fmt(n)} {label}",
+                    data={"day": d.isoformat(), "series": key, "value": fmt(n)},
                 )
             )
     return chart
@@ -245,10 +251,11 @@ def charts(stats: service.Stats) -> dict[str, Chart]:
             fmt=lambda h: duration(h * 3600),
             color="#6a1b9a",
         ),
-        "time_to_decision": line(
-            [(d, times.get(d)) for d in days],
+        "time_to_decision": stacked_days(
+            days,
+            {d: {"median": h} for d, h in times.items()},
+            (("median", "median wait", "#1565c0"),),
             fmt=lambda h: duration(h * 3600),
-            color="#1565c0",
         ),
         "moderators": horizontal(stats.moderators, DECISION_SERIES),
     }

@@ -298,7 +298,7 @@ def test_the_page_draws_the_numbers(client: FlaskClient, db_session: Session) ->
     assert backlog[(day(1), "")] == "3"  # G, E, I at the end of yesterday
     assert backlog[(day(0), "")] == "3"
     times = _numbers(html, "chart-time")
-    assert times == {(day(3), ""): "2.0 h", (day(1), ""): "12.5 h"}
+    assert times == {(day(3), "median"): "2.0 h", (day(1), "median"): "12.5 h"}
     moderators = _numbers(html, "chart-moderators")
     assert moderators == {
         ("ana", "approved"): "3",
