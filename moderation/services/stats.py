@@ -294,7 +294,11 @@ def backlog(session: Session, rng: DateRange) -> list[BacklogPoint]:
     """At the end of each day (now for today): comments waiting, and the oldest one's wait.
 
     The stints alive at some moment of the range are those still open (the comments pending
-    now) and those that ended inside the range; older ones cannot count.
+    now) and those that ended inside the range; older ones cannot count. They are read once,
+    grouped by the day each started and the day it ended; the counts per day are then running
+    sums over those few groups (waiting = started by then - ended by then), and the oldest
+    waiting comment at a day's end is the earliest start among stints ending after that day
+    (if it started by then, it is waiting then, and no waiting one started earlier).
     """
     latest = (
         select(Decision.created_at)
@@ -309,33 +313,49 @@ def backlog(session: Session, rng: DateRange) -> list[BacklogPoint]:
     ).where(Comment.status == Status.PENDING)
     ended = _stints_ended(rng).subquery()
     stints = union_all(open_stints, select(ended.c.started, ended.c.ended)).subquery()
-    # The day ends as rows (a UNION ALL of selects: SQLite has no aliased VALUES list).
-    points = union_all(
-        *(select(literal(at, UTCDateTime()).label("at")) for at in rng.day_ends())
-    ).subquery("points")
-    rows: list[Any] = _all(
+    start_day, end_day = day_of(stints.c.started), day_of(stints.c.ended)
+    groups: list[Any] = _all(
         session.execute(
-            select(points.c.at, func.count(stints.c.started), func.min(stints.c.started))
-            .select_from(points)
-            .outerjoin(
-                stints,
-                and_(
-                    stints.c.started <= points.c.at,
-                    or_(stints.c.ended.is_(None), stints.c.ended > points.c.at),
-                ),
+            select(start_day, end_day, func.count(), func.min(stints.c.started)).group_by(
+                start_day, end_day
             )
-            .group_by(points.c.at)
-            .order_by(points.c.at)
         )
     )
-    return [
-        BacklogPoint(
-            at=at,
-            pending=n,
-            oldest_seconds=(at - oldest).total_seconds() if oldest is not None else None,
+    days = rng.days
+    started_by = [0] * len(days)  # stints started by the end of day i
+    ended_by = [0] * len(days)
+    earliest_after: list[datetime | None] = [None] * (len(days) + 1)  # among those ending after
+    first = days[0]
+    for raw_start, raw_end, n, earliest in groups:
+        begins = max((_as_date(raw_start) - first).days, 0)
+        if begins < len(days):
+            started_by[begins] += n
+        # Open stints end after every day; the others on their day (inside the range).
+        ends = len(days) if raw_end is None else (_as_date(raw_end) - first).days
+        if ends < len(days):
+            ended_by[ends] += n
+        if earliest_after[ends] is None or earliest < earliest_after[ends]:
+            earliest_after[ends] = earliest
+    for i in range(len(days) - 1, -1, -1):  # suffix minima: earliest start ending after day i
+        later, here = earliest_after[i + 1], earliest_after[i]
+        if later is not None and (here is None or later < here):
+            earliest_after[i] = later
+    points = []
+    running_started = running_ended = 0
+    for i, at in enumerate(rng.day_ends()):
+        running_started += started_by[i]
+        running_ended += ended_by[i]
+        oldest = earliest_after[i + 1]
+        points.append(
+            BacklogPoint(
+                at=at,
+                pending=running_started - running_ended,
+                oldest_seconds=(at - oldest).total_seconds()
+                if oldest is not None and oldest <= at
+                else None,
+            )
         )
-        for at, n, oldest in rows
-    ]
+    return points
 
 
 def decision_times(session: Session, rng: DateRange) -> list[DecisionTime]:

@@ -158,6 +158,24 @@ def test_backlog_and_oldest_pending_at_each_day_end(db_session: Session) -> None
         assert p.oldest_seconds == pytest.approx((p.at - D(40, 12)).total_seconds())
 
 
+def test_a_stint_from_before_the_range_counts_until_it_ends(db_session: Session) -> None:
+    ana = make_moderator(db_session, name="ana")
+    _story(
+        db_session,
+        at=D(5, 12),
+        auto=Status.PENDING,
+        codes=",abuse_uncertain,",
+        version="v1",
+        later=((ana, Status.APPROVED, D(0, 1), False),),
+    )
+    yesterday, today = service.backlog(db_session, service.date_range(2, NOW))
+    assert (yesterday.at, yesterday.pending) == (D(0), 1)
+    assert yesterday.oldest_seconds == pytest.approx(4.5 * 86400)
+    assert (today.at, today.pending, today.oldest_seconds) == (NOW, 0, None)
+    month = {p.at: p.pending for p in service.backlog(db_session, service.date_range(30, NOW))}
+    assert (month[D(5)], month[D(4)], month[D(1)], month[NOW]) == (0, 1, 1, 0)
+
+
 def test_median_time_to_decision_per_day(db_session: Session) -> None:
     _populate(db_session)
     times = service.decision_times(db_session, service.date_range(30, NOW))
