@@ -236,6 +236,9 @@ def charts(stats: service.Stats) -> dict[str, Chart]:
     """Every chart of the dashboard."""
     days = stats.range.days
     times = {t.day: t.median_seconds / 3600 for t in stats.decision_times}
+    # The oldest wait in hours, or in days once it passes two (round steps of days then).
+    waits = [p.oldest_seconds for p in stats.backlog if p.oldest_seconds is not None]
+    unit = 86400 if max(waits, default=0) > 2 * 86400 else 3600
     return {
         "per_day": stacked_days(days, stats.per_day, STATUS_SERIES),
         "backlog": line(
@@ -245,10 +248,10 @@ def charts(stats: service.Stats) -> dict[str, Chart]:
         ),
         "oldest": line(
             [
-                (d, p.oldest_seconds / 3600 if p.oldest_seconds is not None else None)
+                (d, p.oldest_seconds / unit if p.oldest_seconds is not None else None)
                 for d, p in zip(days, stats.backlog, strict=True)
             ],
-            fmt=lambda h: duration(h * 3600),
+            fmt=lambda v: duration(v * unit),
             color="#6a1b9a",
         ),
         "time_to_decision": stacked_days(
