@@ -837,7 +837,7 @@ def document() -> dict[str, Any]:
                             "in": "query",
                             "required": False,
                             "description": "UTC days up to today (default 30).",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 366},
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 90},
                         }
                     ],
                 )

@@ -283,13 +283,13 @@ def page() -> Response | tuple[str, int] | str:
         days=days,
         kinds=KIND_LABELS,
         duration=duration,
-        choices=(7, 30, 90, 365),
+        choices=(7, 30, 90),
     )
 
 
 @bp.get("/api/v1/stats")
 @require(Role.MODERATOR)
 def api() -> Response:
-    """The dashboard's figures as JSON (``?days=``, 1 to 366, default 30)."""
+    """The dashboard's figures as JSON (``?days=``, 1 to 90, default 30)."""
     days = service.parse_days(request.args.get("days"))
     return jsonify(service.dashboard(get_session(), days=days).as_json())
