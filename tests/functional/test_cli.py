@@ -179,7 +179,8 @@ def test_train_is_deterministic_and_manages_versions(
     listed = runner.invoke(main, ["models", "list", "--models-dir", str(models)])
     assert "* v2" in listed.output
     assert "  v1" in listed.output
-    assert "activated v2" in listed.output and "by cli" in listed.output
+    assert "activated v2" in listed.output
+    assert "by cli" in listed.output
     rolled = runner.invoke(main, ["models", "rollback", "--models-dir", str(models)])
     assert rolled.exit_code == 0, rolled.output
     assert _active(database) == "v1"

@@ -1,4 +1,5 @@
-"""Running gunicorn workers switch to a newly activated model without a restart or a failure."""
+"""Running gunicorn workers switch to a newly activated model without a restart or a failure
+(the activation is recorded in the database by the CLI)."""
 
 from __future__ import annotations
 
@@ -116,8 +117,11 @@ def test_workers_follow_models_active_without_failing_requests(tmp_path: Path) -
         for t in threads:
             t.start()
         time.sleep(1.5)
+        # Recorded in the service's database, which every worker looks at.
         activated = CliRunner().invoke(
-            main, ["models", "activate", new, "--models-dir", str(models)]
+            main,
+            ["models", "activate", new, "--models-dir", str(models)],
+            env={"MODERATION_DATABASE_URL": env["MODERATION_DATABASE_URL"]},
         )
         assert activated.exit_code == 0, activated.output
         seen: set[object] = set()
