@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import make_server
 
 from moderation import create_app, db, migrate
+from moderation.services.policy import Thresholds
 from moderation.ml import artifacts
 from moderation.ml.features import CommentInput, to_rows
 from moderation.ml.model import build_pipeline
-from moderation.services.policy import Thresholds
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = ROOT / "models"
@@ -224,6 +224,30 @@ def make_app(engine: Engine) -> Iterator[Callable[..., Flask]]:
     connection.close()
     for app in apps:
         db.get_engine(app).dispose()
+
+
+@pytest.fixture
+def make_real_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """Build apps with the production session handling, on a database of this test's own.
+
+    Each request's session begins, commits and rolls back for real (no outer transaction, no
+    savepoints), so SQLite's ``BEGIN IMMEDIATE`` / ``DEFERRED`` choice and the views' rollbacks
+    run as in production. The apps of one test share its database.
+    """
+    base = (
+        database_url if database_url.startswith("postgresql") else f"sqlite:///{tmp_path}/real.db"
+    )
+    apps: list[Flask] = []
+    with scratch_database(base) as url:
+
+        def factory(**config: Any) -> Flask:
+            app = create_app({**BASE_CONFIG, "MIN_FILL_SECONDS": 0, "DATABASE_URL": url, **config})
+            apps.append(app)
+            return app
+
+        yield factory
+        for app in apps:
+            db.get_engine(app).dispose()
 
 
 @pytest.fixture

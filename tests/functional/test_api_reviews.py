@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from moderation.db import utcnow
-from moderation.services.moderators import create_token
 from moderation.services.policy import Status
+from moderation.services.moderators import create_token
 from moderation.services.review_queue import moderator_labels
 from moderation.tables import Comment, Role
 from tests.factories import make_comment, make_moderator, make_pending
@@ -38,6 +38,7 @@ def auth(token: str) -> dict[str, str]:
 ENDPOINTS = [
     ("GET", "/api/v1/reviews"),
     ("POST", "/api/v1/reviews/1/claim"),
+    ("POST", "/api/v1/reviews/1/release"),
     ("POST", "/api/v1/reviews/claim"),
     ("POST", "/api/v1/reviews/1/decision"),
     ("POST", "/api/v1/reviews/1/undo"),
@@ -96,7 +97,7 @@ def test_queue_lists_filters_and_sorts(
     assert [i["id"] for i in scored] == [unsure.id]
     item = by_priority["items"][0]
     assert item["scores"]["spam"] == 0.6
-    assert item["version"] >= 1
+    assert item["version"] == 1  # never claimed nor decided
     assert client.get("/api/v1/reviews?sort=random", headers=h).status_code == 422
     assert client.get("/api/v1/reviews?min_score=2", headers=h).status_code == 422
 
@@ -132,6 +133,33 @@ def test_a_lease_keeps_others_off_until_it_expires(
         expired.post(f"/api/v1/reviews/{item.id}/claim", headers=auth(tokens["bob"])).status_code
         == 200
     )
+
+
+def test_release_gives_back_your_own_lease_and_leaves_anyone_elses(
+    make_app: Callable[..., Flask], db_session: Session, tokens: dict[str, str]
+) -> None:
+    item = make_pending(db_session)
+    db_session.commit()
+    client = make_app(CLAIM_SECONDS=300).test_client()
+    alice, bob = auth(tokens["alice"]), auth(tokens["bob"])
+    claimed = client.post(f"/api/v1/reviews/{item.id}/claim", headers=alice)
+    assert claimed.status_code == 200
+    holder = claimed.json["claimed_by"]
+    assert holder is not None
+    # Bob cannot give back Alice's lease: the answer shows it still hers, and it holds.
+    theirs = client.post(f"/api/v1/reviews/{item.id}/release", headers=bob)
+    assert theirs.status_code == 200
+    assert (theirs.json["claimed_by"], theirs.json["version"]) == (holder, claimed.json["version"])
+    assert client.post(f"/api/v1/reviews/{item.id}/claim", headers=bob).status_code == 409
+    mine = client.post(f"/api/v1/reviews/{item.id}/release", headers=alice)
+    assert mine.status_code == 200
+    assert (mine.json["claimed_by"], mine.json["claim_expires_at"]) == (None, None)
+    assert mine.json["version"] == claimed.json["version"] + 1
+    db_session.expire_all()
+    stored = db_session.get(Comment, item.id)
+    assert stored is not None
+    assert (stored.claimed_by, stored.claim_expires_at) == (None, None)
+    assert client.post(f"/api/v1/reviews/{item.id}/claim", headers=bob).status_code == 200
 
 
 def test_claim_next_hands_out_distinct_items(
@@ -265,6 +293,7 @@ def test_bad_decision_bodies_are_422(
 def test_unknown_items_are_404(client: FlaskClient, tokens: dict[str, str]) -> None:
     h = auth(tokens["alice"])
     assert client.post("/api/v1/reviews/424242/claim", headers=h).status_code == 404
+    assert client.post("/api/v1/reviews/424242/release", headers=h).status_code == 404
     assert client.get("/api/v1/comments/424242/history", headers=h).status_code == 404
 
 

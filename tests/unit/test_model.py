@@ -195,7 +195,9 @@ def test_stop_words_alone_are_never_highlighted(
     shipped_scorer: SklearnScorer, head: str, text: str
 ) -> None:
     comment = CommentInput(text)
-    for contributions in shipped_scorer.explain(comment, top=100).values():
+    explained = shipped_scorer.explain(comment, top=100)
+    assert any(c.spans for c in explained[head]), "the refused comment's head shows words"
+    for contributions in explained.values():
         assert not [c.feature for c in contributions if c.spans and only_stop_words(c.feature)]
 
 
