@@ -1,8 +1,9 @@
 """The OpenAPI 3.1 document of the JSON APIs, served at /openapi.json.
 
-Written by hand next to the views it describes; ``tests/functional/test_openapi.py`` keeps it
-true (every JSON route documented, every documented route served) and a bounded schemathesis
-run checks that answers match it and that no input gets a 5xx.
+Request bodies are the JSON Schemas of the pydantic models that validate them; paths, answers
+and the bodies validated by hand (reports, Perspective) are written here. ``tests/functional/
+test_openapi.py`` keeps it true (every JSON route documented, every documented route served)
+and a bounded schemathesis run checks that answers match it and that no input gets a 5xx.
 """
 
 from __future__ import annotations
@@ -10,9 +11,67 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify
+from pydantic import AliasChoices, BaseModel
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 from werkzeug.wrappers import Response
 
+from moderation.schemas import CommentIn
+from moderation.web.api import (
+    ActivateIn,
+    AuthorRuleIn,
+    BulkIn,
+    ClaimNextIn,
+    DecisionIn,
+    UndoIn,
+)
+
 bp = Blueprint("openapi", __name__)
+
+# The request bodies validated by pydantic models: their schemas are generated.
+REQUEST_MODELS: tuple[type[BaseModel], ...] = (
+    CommentIn,
+    ClaimNextIn,
+    DecisionIn,
+    UndoIn,
+    BulkIn,
+    AuthorRuleIn,
+    ActivateIn,
+)
+
+
+class _SchemaGenerator(GenerateJsonSchema):
+    """pydantic's JSON Schema (draft 2020-12, OpenAPI 3.1's dialect) without a title on every
+    property."""
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+
+def request_schemas() -> dict[str, Any]:
+    """The request models' schemas, and the enums they use, by name (for ``components``)."""
+    _, generated = models_json_schema(
+        [(model, "validation") for model in REQUEST_MODELS],
+        ref_template="#/components/schemas/{model}",
+        schema_generator=_SchemaGenerator,
+    )
+    schemas: dict[str, Any] = generated["$defs"]
+    schemas["CommentIn"] = _as_posted(schemas["CommentIn"])
+    return schemas
+
+
+def _as_posted(schema: dict[str, Any]) -> dict[str, Any]:
+    """``CommentIn`` as the intake reads a post: every alias of a field (the generated schema
+    names a field by its first), the form token and the honeypot, and nothing else (a JSON
+    body with another field is refused)."""
+    properties = dict(schema["properties"])
+    for field in CommentIn.model_fields.values():
+        if isinstance(field.validation_alias, AliasChoices):
+            first, *others = [c for c in field.validation_alias.choices if isinstance(c, str)]
+            properties.update({other: properties[first] for other in others})
+    properties["form_token"] = {"type": "string", "description": "From /comments/form-token."}
+    properties["fax_number"] = {"type": "string", "description": "The honeypot: leave empty."}
+    return {**schema, "properties": properties, "additionalProperties": False}
+
 
 _STATUS = {"type": "string", "enum": ["approved", "pending", "spam", "rejected"]}
 _PUBLIC_STATUS = {"type": "string", "enum": ["approved", "pending", "rejected"]}
@@ -61,36 +120,6 @@ _ERRORS = {
 def _errors(*codes: str) -> dict[str, Any]:
     return {code: _ERRORS[code] for code in codes}
 
-
-_COMMENT_FIELDS: dict[str, Any] = {
-    "comment": {"type": "string", "description": "The text (alias: content, text)."},
-    "content": {"type": "string"},
-    "text": {"type": "string"},
-    "author": {"type": "string", "maxLength": 245, "description": "Name (alias: name)."},
-    "name": {"type": "string", "maxLength": 245},
-    "email": {"type": "string", "maxLength": 100},
-    "author_email": {"type": "string", "maxLength": 100},
-    "url": {"type": "string", "maxLength": 200, "description": "Website, http(s) only."},
-    "website": {"type": "string", "maxLength": 200},
-    "author_url": {"type": "string", "maxLength": 200},
-    "comment_post_ID": {"type": ["string", "integer"], "description": "The article id."},
-    "article_id": {"type": ["string", "integer"]},
-    "post_id": {"type": ["string", "integer"]},
-    "article": {"type": ["string", "integer"]},
-    "comment_parent": {"type": ["string", "integer"], "description": "0 or a comment id."},
-    "parent_id": {"type": ["string", "integer", "null"]},
-    "parent": {"type": ["string", "integer", "null"]},
-    "redirect_to": {"type": "string"},
-    "wp-comment-cookies-consent": {"type": "string"},
-    "remember": {"type": ["string", "boolean"]},
-    "user_ip": {"type": "string", "description": "Site backends (with a key) only."},
-    "ip": {"type": "string"},
-    "user_agent": {"type": "string"},
-    "referrer": {"type": "string"},
-    "referer": {"type": "string"},
-    "form_token": {"type": "string"},
-    "fax_number": {"type": "string", "description": "The honeypot: leave empty."},
-}
 
 _PUBLIC_COMMENT_PROPERTIES: dict[str, Any] = {
     "id": _ID,
@@ -293,17 +322,14 @@ def _moderator(summary: str, responses: dict[str, Any], **extra: Any) -> dict[st
     }
 
 
-def _body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"required": False, "content": {"application/json": {"schema": schema}}}
+def _body(model: type[BaseModel], *, required: bool = False) -> dict[str, Any]:
+    """A JSON request body validated by ``model``."""
+    return {"required": required, "content": {"application/json": {"schema": _ref(model.__name__)}}}
 
 
 def document() -> dict[str, Any]:
     """The OpenAPI document."""
-    comment_request = {
-        "type": "object",
-        "properties": _COMMENT_FIELDS,
-        "additionalProperties": False,
-    }
+    comment_request = _ref(CommentIn.__name__)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -345,6 +371,7 @@ def document() -> dict[str, Any]:
                 },
                 "PublicComment": _PUBLIC_COMMENT,
                 "QueueItem": _QUEUE_ITEM,
+                **request_schemas(),
             },
         },
         "paths": {
@@ -597,13 +624,7 @@ def document() -> dict[str, Any]:
                         ),
                         **_errors("400", "422"),
                     },
-                    requestBody=_body(
-                        {
-                            "type": "object",
-                            "properties": {"count": {"type": "integer", "minimum": 1}},
-                            "additionalProperties": False,
-                        }
-                    ),
+                    requestBody=_body(ClaimNextIn),
                 )
             },
             "/api/v1/reviews/{comment_id}/claim": {
@@ -630,21 +651,7 @@ def document() -> dict[str, Any]:
                         **_errors("400", "404", "409", "422"),
                     },
                     parameters=[_path_id()],
-                    requestBody=_body(
-                        {
-                            "type": "object",
-                            "required": ["action"],
-                            "properties": {
-                                "action": {
-                                    "type": "string",
-                                    "enum": ["approve", "reject_spam", "reject_abuse", "hold"],
-                                },
-                                "reason": {"type": ["string", "null"], "maxLength": 500},
-                                "version": {"type": ["integer", "null"]},
-                            },
-                            "additionalProperties": False,
-                        }
-                    ),
+                    requestBody=_body(DecisionIn),
                 )
             },
             "/api/v1/reviews/{comment_id}/undo": {
@@ -655,16 +662,7 @@ def document() -> dict[str, Any]:
                         **_errors("400", "404", "409", "422"),
                     },
                     parameters=[_path_id()],
-                    requestBody=_body(
-                        {
-                            "type": "object",
-                            "properties": {
-                                "decision_id": {"type": ["integer", "null"]},
-                                "version": {"type": ["integer", "null"]},
-                            },
-                            "additionalProperties": False,
-                        }
-                    ),
+                    requestBody=_body(UndoIn),
                 )
             },
             "/api/v1/reviews/bulk": {
@@ -674,31 +672,7 @@ def document() -> dict[str, Any]:
                         "200": _json({"type": "object"}, "Per-item results."),
                         **_errors("400", "422"),
                     },
-                    requestBody={
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["ids", "action"],
-                                    "properties": {
-                                        "ids": {"type": "array", "items": _ID},
-                                        "action": {
-                                            "type": "string",
-                                            "enum": [
-                                                "approve",
-                                                "reject_spam",
-                                                "reject_abuse",
-                                                "hold",
-                                            ],
-                                        },
-                                        "reason": {"type": ["string", "null"]},
-                                    },
-                                    "additionalProperties": False,
-                                }
-                            }
-                        },
-                    },
+                    requestBody=_body(BulkIn, required=True),
                 )
             },
             "/api/v1/comments/{comment_id}/history": {
@@ -763,22 +737,7 @@ def document() -> dict[str, Any]:
                         "200": _json({"type": "object"}, "The rule now."),
                         **_errors("400", "404", "422"),
                     },
-                    requestBody=_body(
-                        {
-                            "type": "object",
-                            "required": ["kind", "value", "action"],
-                            "properties": {
-                                "kind": {"type": "string", "enum": ["email", "ip"]},
-                                "value": {"type": "string", "maxLength": 100},
-                                "action": {
-                                    "type": "string",
-                                    "enum": ["block", "trust", "clear"],
-                                },
-                                "reason": {"type": "string", "maxLength": 500},
-                            },
-                            "additionalProperties": False,
-                        }
-                    ),
+                    requestBody=_body(AuthorRuleIn),
                 )
             },
             "/api/v1/moderators": {
@@ -804,25 +763,7 @@ def document() -> dict[str, Any]:
                         "200": _json(_MODELS, "Activated."),
                         **_errors("400", "415", "422"),
                     },
-                    requestBody={
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "additionalProperties": False,
-                                    "required": ["version"],
-                                    "properties": {
-                                        "version": {
-                                            "type": "string",
-                                            "minLength": 1,
-                                            "maxLength": 64,
-                                        }
-                                    },
-                                }
-                            }
-                        },
-                    },
+                    requestBody=_body(ActivateIn, required=True),
                 )
             },
             "/api/v1/stats": {

@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from pydantic import BaseModel
 
 from moderation import create_app
 from moderation.db import get_session
+from moderation.schemas import KNOWN_FIELDS, CommentIn
 from moderation.services.moderators import create_moderator, create_token
 from moderation.services.sitekeys import create_site_key
 from moderation.tables import Role
+from moderation.web.api import ActivateIn, AuthorRuleIn, BulkIn, ClaimNextIn, DecisionIn, UndoIn
 from moderation.web.openapi import document
 from tests.conftest import served, sqlite_app
 
@@ -52,6 +55,34 @@ def test_every_json_route_is_documented_and_every_documented_route_served() -> N
         served.setdefault(_openapi_path(rule.rule), set()).update(methods)
     documented = {path: set(ops) for path, ops in document()["paths"].items()}
     assert served == documented
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "model"),
+    [
+        ("/comments", "post", CommentIn),
+        ("/api/v1/reviews/claim", "post", ClaimNextIn),
+        ("/api/v1/reviews/{comment_id}/decision", "post", DecisionIn),
+        ("/api/v1/reviews/{comment_id}/undo", "post", UndoIn),
+        ("/api/v1/reviews/bulk", "post", BulkIn),
+        ("/api/v1/authors/rules", "post", AuthorRuleIn),
+        ("/api/v1/models/active", "put", ActivateIn),
+    ],
+)
+def test_request_bodies_are_the_schemas_of_the_models_that_validate_them(
+    path: str, method: str, model: type[BaseModel]
+) -> None:
+    doc = document()
+    content = doc["paths"][path][method]["requestBody"]["content"]
+    assert {media["schema"]["$ref"] for media in content.values()} == {
+        f"#/components/schemas/{model.__name__}"
+    }
+    schema = doc["components"]["schemas"][model.__name__]
+    fields = model.model_json_schema(mode="validation")["properties"]
+    assert set(fields) <= set(schema["properties"])
+    if model is CommentIn:  # every alias a post may use, and only those
+        assert set(schema["properties"]) == KNOWN_FIELDS | {"form_token", "fax_number"}
+        assert schema["additionalProperties"] is False
 
 
 def test_the_document_is_served() -> None:
