@@ -1,13 +1,16 @@
-"""Security headers on every answer, and the settings that depend on running in production.
+"""Security headers on every answer, and which proxies' forwarded headers are believed.
 
 Every response says ``nosniff``, may not be framed, and sends no full referrer; HTML pages get
 a Content-Security-Policy that allows scripts only from this service's own files (no inline
-script; the pages' inline styles are allowed).
+script; the pages' inline styles are allowed). Behind ``PROXY_FIX_X_FOR`` proxies, the client's
+address, scheme and host come from their ``X-Forwarded-*`` headers (the address is what the
+flood rule, blocks and rate limits see); without it those headers are ignored.
 """
 
 from __future__ import annotations
 
 from flask import Flask, Response
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -17,7 +20,10 @@ CONTENT_SECURITY_POLICY = (
 
 
 def init_app(app: Flask) -> None:
-    """Add the headers to every response."""
+    """Add the headers to every response; trust the configured number of proxies."""
+    hops = int(app.config.get("PROXY_FIX_X_FOR") or 0)
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     @app.after_request
     def _headers(response: Response) -> Response:

@@ -11,6 +11,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from moderation.security import CONTENT_SECURITY_POLICY
+from moderation.tables import Comment
 from tests.factories import make_moderator
 
 pytestmark = pytest.mark.functional
@@ -132,3 +133,25 @@ def test_metrics_need_the_token_and_are_closed_in_production_without_one(
 def test_the_demo_page_is_off_unless_enabled(make_app: Callable[..., Flask]) -> None:
     assert make_app(DEMO_PAGE=False).test_client().get("/demo/article").status_code == 404
     assert make_app(DEMO_PAGE=True).test_client().get("/demo/article").status_code == 200
+
+
+@pytest.mark.parametrize(("hops", "stored"), [(0, "192.0.2.1"), (1, "203.0.113.50")])
+def test_forwarded_addresses_are_believed_only_behind_the_configured_proxies(
+    make_app: Callable[..., Flask], db_session: Session, hops: int, stored: str
+) -> None:
+    client = make_app(PROXY_FIX_X_FOR=hops).test_client()
+    response = client.post(
+        "/comments",
+        json={
+            "comment": "Behind the proxy.",
+            "author": "Ann",
+            "email": "ann@example.org",
+            "comment_post_ID": "42",
+        },
+        headers={"X-Forwarded-For": "203.0.113.50"},
+        environ_base={"REMOTE_ADDR": "192.0.2.1"},
+    )
+    assert response.status_code == 201
+    comment = db_session.get(Comment, response.json["id"])
+    assert comment is not None
+    assert comment.ip == stored
