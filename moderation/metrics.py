@@ -27,6 +27,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from moderation.errors import ForbiddenError, UnauthorizedError
+from moderation.security import bearer_token
 
 EXTENSION = "moderation.metrics"
 
@@ -107,7 +108,7 @@ def _check_token(config: Any) -> None:
         if config["ENV"] == "production":
             raise ForbiddenError("Set MODERATION_METRICS_TOKEN to read the metrics.")
         return
-    sent = request.authorization.token if request.authorization else None
+    sent = bearer_token()
     if not sent or not hmac.compare_digest(sent.encode(), str(token).encode()):
         raise UnauthorizedError("Send 'Authorization: Bearer <metrics token>'.")
 

@@ -18,6 +18,8 @@ from flask import Blueprint, Flask, Response, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+from moderation.security import bearer_token
+
 # Flask-Limiter's own headers stay off: it would merge its window into the flood rule's
 # Retry-After (the flood answer said 60 in the header and 15 in the body). A 429 from a limit
 # gets its Retry-After (errors.py); X-RateLimit-* headers only where MODERATION_RATELIMIT_
@@ -33,19 +35,13 @@ def retry_after() -> int:
     return max(1, math.ceil(current.reset_at - time.time()))
 
 
-def _bearer() -> str:
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" else ""
-
-
 def _hashed(key: str) -> str:
     return "key:" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:32]
 
 
 def site_or_address() -> str:
     """The intake's site backends: the Bearer key (hashed), else the address."""
-    key = _bearer()
+    key = bearer_token()
     return _hashed(key) if key else "ip:" + (get_remote_address() or "")
 
 
@@ -76,9 +72,9 @@ def _site_limit() -> str:
 
 
 # The intake: per address for browsers; per key for authenticated site backends.
-limit_intake_by_address = limiter.limit(_intake_limit, exempt_when=lambda: bool(_bearer()))
+limit_intake_by_address = limiter.limit(_intake_limit, exempt_when=lambda: bool(bearer_token()))
 limit_intake_by_site = limiter.limit(
-    _site_limit, key_func=site_or_address, exempt_when=lambda: not _bearer()
+    _site_limit, key_func=site_or_address, exempt_when=lambda: not bearer_token()
 )
 
 

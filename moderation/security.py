@@ -9,7 +9,7 @@ flood rule, blocks and rate limits see); without it those headers are ignored.
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CONTENT_SECURITY_POLICY = (
@@ -17,6 +17,15 @@ CONTENT_SECURITY_POLICY = (
     "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
     "form-action 'self'"
 )
+
+
+def bearer_token() -> str | None:
+    """The token of the request's ``Authorization: Bearer <token>`` header (as werkzeug parses
+    it), or ``None``: no such header, another scheme, or no token."""
+    credentials = request.authorization
+    if credentials is None or credentials.type != "bearer" or not credentials.token:
+        return None
+    return credentials.token
 
 
 def init_app(app: Flask) -> None:

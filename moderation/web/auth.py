@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from moderation.db import get_session
 from moderation.errors import ForbiddenError, UnauthorizedError
+from moderation.security import bearer_token
 from moderation.services.moderators import moderator_for_token
 from moderation.tables import Moderator, Role
 
@@ -31,12 +32,11 @@ def current_moderator() -> Moderator | None:
         return cached
     moderator = None
     g.auth_method = None
-    header = request.headers.get("Authorization", "")
-    if header:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer":
+    if request.headers.get("Authorization"):
+        token = bearer_token()
+        if token is None:
             raise UnauthorizedError("Use 'Authorization: Bearer <token>'.")
-        moderator = moderator_for_token(get_session(), token.strip())
+        moderator = moderator_for_token(get_session(), token)
         if moderator is None:
             raise UnauthorizedError("This API token is not valid.")
         g.auth_method = "token"

@@ -35,6 +35,7 @@ from moderation.errors import (
 )
 from moderation.ratelimit import limit_intake_by_address, limit_intake_by_site
 from moderation.schemas import KNOWN_FIELDS, CommentIn, errors_from
+from moderation.security import bearer_token
 from moderation.services import webhooks
 from moderation.services.intake import (
     IntakeResult,
@@ -148,13 +149,12 @@ def _has_author_cookie(email: str) -> bool:
 
 
 def _site_client() -> SiteKey | None:
-    header = request.headers.get("Authorization", "")
-    if not header:
+    if not request.headers.get("Authorization"):
         return None
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer":
+    key = bearer_token()
+    if key is None:
         raise UnauthorizedError("Use 'Authorization: Bearer <site key>'.")
-    site = find_site_key(get_session(), key.strip())
+    site = find_site_key(get_session(), key)
     if site is None:
         raise UnauthorizedError("This API key is not valid.")
     return site
