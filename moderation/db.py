@@ -148,6 +148,12 @@ def begin_writing(session: Session) -> None:
         session.rollback()
 
 
+def begin_reading(session: Session) -> None:
+    """Read without SQLite's write lock: the session's next transaction begins ``DEFERRED``
+    (it must not have begun yet; on PostgreSQL nothing changes)."""
+    session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+
+
 def init_app(app: Flask) -> None:
     """Create the engine and session factory (no connection is opened here)."""
     engine = make_engine(
@@ -173,7 +179,7 @@ def get_session() -> Session:
     if "db_session" not in g:
         session = current_app.extensions[EXTENSION]["sessionmaker"]()
         if has_request_context() and request.method in ("GET", "HEAD", "OPTIONS"):
-            session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+            begin_reading(session)
         g.db_session = session
     result: Session = g.db_session
     return result

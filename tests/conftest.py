@@ -20,13 +20,13 @@ import numpy as np
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from moderation.services.policy import Thresholds
 from sklearn.pipeline import Pipeline
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import make_server
 
 from moderation import create_app, db, migrate
-from moderation.services.policy import Thresholds
 from moderation.ml import artifacts
 from moderation.ml.features import CommentInput, to_rows
 from moderation.ml.model import build_pipeline

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Sequence
 
@@ -12,6 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from moderation.db import utcnow
 from moderation.errors import ModerationError
+from moderation.services.credentials import digest
 from moderation.tables import ApiToken, Moderator, Role
 
 _TOKEN_PREFIX = "modtok_"  # noqa: S105 - a prefix, not a secret
@@ -24,10 +24,6 @@ class AccountError(ModerationError):
     """A moderator account cannot be created or used as asked."""
 
     code = "account_error"
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def create_moderator(session: Session, *, name: str, role: Role, password: str) -> Moderator:
@@ -60,7 +56,7 @@ def create_token(session: Session, *, name: str) -> str:
     """A new API token for moderator ``name`` (only its hash is stored)."""
     moderator = _named(session, name)
     token = _TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(moderator_id=moderator.id, token_hash=_digest(token), created_at=utcnow()))
+    session.add(ApiToken(moderator_id=moderator.id, token_hash=digest(token), created_at=utcnow()))
     session.flush()
     return token
 
@@ -70,7 +66,7 @@ def moderator_for_token(session: Session, token: str) -> Moderator | None:
     if not token.startswith(_TOKEN_PREFIX) or len(token) > 200:
         return None
     row = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
+        select(ApiToken).where(ApiToken.token_hash == digest(token), ApiToken.revoked_at.is_(None))
     )
     if row is None or row.moderator.disabled_at is not None:
         return None

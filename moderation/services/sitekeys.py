@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Sequence
 
@@ -10,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from moderation.db import utcnow
+from moderation.services.credentials import digest
 from moderation.tables import SiteKey
 
 # 12 lower-case hexadecimal characters: what the WordPress Akismet plugin accepts as a key, and
@@ -19,17 +19,13 @@ SHORT_KEY_BYTES = 6
 LONG_KEY_BYTES = 24
 
 
-def _digest(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
 def create_site_key(session: Session, *, name: str, long: bool = False) -> tuple[SiteKey, str]:
     """Create a key for site ``name``; returns the row and the key (not stored anywhere).
 
     The key is hexadecimal: 12 characters (Akismet's form), or 48 with ``long``.
     """
     key = secrets.token_hex(LONG_KEY_BYTES if long else SHORT_KEY_BYTES)
-    row = SiteKey(name=name, key_hash=_digest(key), created_at=utcnow())
+    row = SiteKey(name=name, key_hash=digest(key), created_at=utcnow())
     session.add(row)
     session.flush()
     return row, key
@@ -40,7 +36,7 @@ def find_site_key(session: Session, key: str) -> SiteKey | None:
     if not key or len(key) > 200:
         return None
     return session.scalar(
-        select(SiteKey).where(SiteKey.key_hash == _digest(key), SiteKey.revoked_at.is_(None))
+        select(SiteKey).where(SiteKey.key_hash == digest(key), SiteKey.revoked_at.is_(None))
     )
 
 

@@ -55,7 +55,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from moderation.db import get_session, utcnow
+from moderation.db import begin_reading, get_session, utcnow
 from moderation.ml.features import CommentInput
 from moderation.services.feedback import feedback_counts, record_label
 from moderation.services.intake import (
@@ -308,7 +308,7 @@ def _read_only_session() -> Session:
     """The request's session, reading in a transaction that never takes SQLite's write lock."""
     session = get_session()
     if request.method != "GET":  # GET sessions already read DEFERRED
-        session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+        begin_reading(session)
     return session
 
 

@@ -21,6 +21,7 @@ from moderation.services.scoring import get_scorer
 from moderation.tables import Comment, Decision, Moderator, Prediction, Role
 from moderation.web.auth import current_moderator, require
 from moderation.web.links import article_url
+from moderation.web.query import int_arg
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_ID = 2**62  # ids beyond any row (and beyond a 64-bit column) are simply not found
@@ -219,21 +220,6 @@ def _float_arg(name: str) -> float | None:
     return value
 
 
-def _int_arg(name: str, default: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= high:
-        raise ValidationFailedError(
-            [{"field": name, "code": "out_of_range", "message": f"{name} is 1 to {high}."}]
-        )
-    return value
-
-
 def _text_arg(name: str, high: int = 200) -> str | None:
     value = (request.args.get(name) or "").strip()
     if len(value) > high:
@@ -293,9 +279,9 @@ def list_reviews() -> Response:
     """A tab of the queue (pending, reported, approved, spam, rejected, all), searched and
     filtered, one page at a time: follow ``next_cursor`` (stable while items are decided),
     or ask for a ``page`` number. ``counts`` holds each tab's size (capped)."""
-    per_page = _int_arg("per_page", 50, 200)
+    per_page = int_arg("per_page", 50, 1, 200)
     cursor = _text_arg("cursor", 400)
-    page = _int_arg("page", 1, 1_000_000) if cursor is None else 1
+    page = int_arg("page", 1, 1, 1_000_000) if cursor is None else 1
     session = get_session()
     listed = rq.list_comments(
         session,

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
 from moderation import deadline
-from moderation.db import begin_writing, get_session
+from moderation.db import begin_reading, begin_writing, get_session
 from moderation.errors import (
     BadRequestError,
     ModerationError,
@@ -50,6 +50,7 @@ from moderation.services.publishing import article_comments, public_comment
 from moderation.services.scoring import get_scorer, scores_json
 from moderation.services.sitekeys import find_site_key
 from moderation.tables import Comment, SiteKey
+from moderation.web.query import int_arg
 
 bp = Blueprint("comments", __name__)
 
@@ -424,7 +425,7 @@ def post_comment() -> Response:
         # Read, score and decide in a read transaction; then take the write lock only for
         # the inserts (SQLite lets one writer in at a time).
         session.rollback()  # end the site-key lookup's transaction, if there was one
-        session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+        begin_reading(session)
         prepared = prepare_comment(
             session, get_scorer(), data=comment_in, meta=meta, settings=settings
         )
@@ -507,29 +508,6 @@ def get_comment(comment_id: int) -> Response:
     return response
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationFailedError(
-            [{"field": name, "code": "invalid_number", "message": f"{name} must be a number."}]
-        ) from None
-    if not low <= value <= high:
-        raise ValidationFailedError(
-            [
-                {
-                    "field": name,
-                    "code": "out_of_range",
-                    "message": f"{name} must be between {low} and {high}.",
-                }
-            ]
-        )
-    return value
-
-
 @bp.get("/articles/<path:article_id>/comments")
 def list_article_comments(article_id: str) -> Response:
     """An article's approved comments, threaded, paginated in SQL, with an ETag.
@@ -545,9 +523,9 @@ def list_article_comments(article_id: str) -> Response:
             [{"field": "order", "code": "invalid_order", "message": "order is oldest or newest."}]
         )
     config = current_app.config
-    per_page = _int_arg("per_page", config["PER_PAGE_DEFAULT"], 1, config["PER_PAGE_MAX"])
-    page = _int_arg("page", 1, 1, 1_000_000)
-    after = _int_arg("after", 0, 0, 2**62) or None
+    per_page = int_arg("per_page", config["PER_PAGE_DEFAULT"], 1, config["PER_PAGE_MAX"])
+    page = int_arg("page", 1, 1, 1_000_000)
+    after = int_arg("after", 0, 0, 2**62) or None
     result = article_comments(
         get_session(),
         article_id=article_id,

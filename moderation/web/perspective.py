@@ -97,7 +97,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from moderation import deadline
-from moderation.db import get_engine, get_session
+from moderation.db import begin_reading, get_engine, get_session
 from moderation.errors import DeadlineExceededError
 from moderation.ml.features import CommentInput
 from moderation.ml.language import UNDETERMINED
@@ -423,7 +423,7 @@ def _site() -> SiteKey:
     session = get_session()
     session.rollback()
     # A read: on SQLite a POST would otherwise take the write lock for the whole request.
-    session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+    begin_reading(session)
     try:
         site = find_site_key(session, key.strip())
     finally:

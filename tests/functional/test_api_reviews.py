@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from moderation.services.policy import Status
 from sqlalchemy.orm import Session
 
 from moderation.db import utcnow
-from moderation.services.policy import Status
 from moderation.services.moderators import create_token
 from moderation.services.review_queue import moderator_labels
 from moderation.tables import Comment, Role
@@ -357,3 +357,20 @@ def test_huge_ids_are_not_found_not_500(
 ) -> None:
     response = client.open(path, method=method, json=body, headers=auth(tokens["alice"]))
     assert response.status_code in (404, 422)
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "code"),
+    [
+        ("page=0", "page", "out_of_range"),
+        ("page=abc", "page", "invalid_number"),
+        ("per_page=201", "per_page", "out_of_range"),
+        ("per_page=1.5", "per_page", "invalid_number"),
+    ],
+)
+def test_bad_paging_of_the_queue_is_422(
+    client: FlaskClient, tokens: dict[str, str], query: str, field: str, code: str
+) -> None:
+    response = client.get(f"/api/v1/reviews?{query}", headers=auth(tokens["alice"]))
+    assert response.status_code == 422
+    assert [(e["field"], e["code"]) for e in response.json["errors"]] == [(field, code)]

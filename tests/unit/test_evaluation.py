@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from moderation.services.policy import Thresholds
+
 from moderation.ml.evaluation import (
     STRICTNESS,
     DecisionTargets,
