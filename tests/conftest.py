@@ -20,7 +20,6 @@ import numpy as np
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from moderation.services.policy import Thresholds
 from sklearn.pipeline import Pipeline
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,6 +29,7 @@ from moderation import create_app, db, migrate
 from moderation.ml import artifacts
 from moderation.ml.features import CommentInput, to_rows
 from moderation.ml.model import build_pipeline
+from moderation.services.policy import Thresholds
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = ROOT / "models"

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from moderation.services.policy import Status
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from moderation.db import utcnow
+from moderation.services.policy import Status
 from moderation.tables import Comment, Decision, Prediction
 from tests.factories import make_comment, make_moderator
 

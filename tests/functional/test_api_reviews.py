@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from moderation.services.policy import Status
 from sqlalchemy.orm import Session
 
 from moderation.db import utcnow
 from moderation.services.moderators import create_token
+from moderation.services.policy import Status
 from moderation.services.review_queue import moderator_labels
 from moderation.tables import Comment, Role
 from tests.factories import make_comment, make_moderator, make_pending

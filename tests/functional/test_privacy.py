@@ -20,7 +20,6 @@ import click
 import pytest
 from click.testing import CliRunner
 from flask import Flask
-from moderation.services.policy import Status
 from sqlalchemy import Column, Integer, MetaData, Table, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
@@ -30,6 +29,7 @@ from moderation.cli import main
 from moderation.db import get_session, utcnow
 from moderation.services import privacy, webhooks
 from moderation.services.feedback import record_label
+from moderation.services.policy import Status
 from moderation.tables import Comment, Decision, FeedbackLabel, Prediction, WebhookEvent
 from tests.factories import make_comment
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from moderation.services.policy import Thresholds
 
 from moderation.ml.evaluation import (
     STRICTNESS,
@@ -14,6 +13,7 @@ from moderation.ml.evaluation import (
     decision_rates,
     head_metrics,
 )
+from moderation.services.policy import Thresholds
 
 pytestmark = pytest.mark.unit
 
