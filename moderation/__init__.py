@@ -12,7 +12,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: config, logging, database, scorer, error handlers, blueprints."""
     from moderation import db, deadline, logs, metrics, ratelimit, retention, security
     from moderation.config import load_config
-    from moderation.errors import register_error_handlers
     from moderation.services import scoring
     from moderation.web import (
         akismet,
@@ -27,6 +26,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         stats,
     )
     from moderation.web.auth import csrf
+    from moderation.web.errors import register_error_handlers
 
     app = Flask(__name__)
     load_config(app, config)

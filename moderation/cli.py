@@ -17,10 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from moderation.config import ConfigError
+from moderation.domain.policy import decide
+from moderation.domain.rules import IntakeSettings
 from moderation.ml import artifacts
 from moderation.ml.features import CommentInput
-from moderation.services.intake import IntakeSettings, content_signals
-from moderation.services.policy import decide
+from moderation.ml.signals import content_signals
 from moderation.services.scoring import SklearnScorer, scores_json
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

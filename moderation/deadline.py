@@ -17,7 +17,7 @@ from types import FrameType
 
 from flask import Flask, current_app, g, has_request_context
 
-from moderation.errors import DeadlineExceededError
+from moderation.domain.errors import DeadlineExceededError
 
 
 def _expired(_signum: int, _frame: FrameType | None) -> None:

@@ -26,7 +26,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from moderation.errors import ForbiddenError, UnauthorizedError
+from moderation.domain.errors import ForbiddenError, UnauthorizedError
 from moderation.security import bearer_token
 
 EXTENSION = "moderation.metrics"

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select
 
 from moderation.db import utcnow
-from moderation.services.policy import Status
+from moderation.domain.policy import Status
 from moderation.tables import Comment
 
 _T = Comment.metadata.tables

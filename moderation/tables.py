@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from moderation.db import Base, utcnow
-from moderation.services.policy import Status
+from moderation.domain.policy import Status
 
 
 def _by_value(enum: type[StrEnum], name: str) -> Enum:

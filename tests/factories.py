@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from moderation.db import utcnow
+from moderation.domain.policy import Status
 from moderation.services.intake import duplicate_key
-from moderation.services.policy import Status
 from moderation.tables import Comment, Decision, Moderator, Prediction, Role
 
 _counter = itertools.count(1)

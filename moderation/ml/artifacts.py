@@ -29,14 +29,13 @@ from typing import Any
 import skops.io as sio
 from sklearn.pipeline import Pipeline
 
-from moderation.services.policy import Thresholds
+from moderation.domain.policy import HEADS, Thresholds
 
 # Reviewed list of types skops may load beyond its own safe defaults. Keep it empty: every
 # type in our pipelines is one skops already trusts.
 TRUSTED_TYPES: list[str] = []
 MANIFEST = "manifest.json"
 ACTIVE = "ACTIVE"
-HEADS = ("spam", "abuse")
 DEFAULT_STRICTNESS = "balanced"
 _VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from moderation.domain.policy import Status, Thresholds, decide
+from moderation.domain.rules import IntakeSettings
 from moderation.ml.features import CommentInput
-from moderation.services.intake import IntakeSettings, content_signals
-from moderation.services.policy import Status, Thresholds, decide
+from moderation.ml.signals import content_signals
 
 EXPECTATIONS = frozenset({"published", "not_published", "not_refused", "not_abuse"})
 

@@ -21,7 +21,6 @@ from typing import Literal
 from moderation.ml.features import CommentInput, normalise
 
 Split = Literal["train", "validation", "test"]
-HEADS = ("spam", "abuse")
 
 
 @dataclass(frozen=True, slots=True)

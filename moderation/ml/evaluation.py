@@ -16,7 +16,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from moderation.services.policy import Thresholds
+from moderation.domain.policy import Thresholds
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,10 @@ from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 
+from moderation.domain.policy import HEADS, Thresholds
 from moderation.ml import artifacts
 from moderation.ml.checks import Case, load_cases, run_cases
-from moderation.ml.datasets import HEADS, Example, load_bundled, load_holdout, with_splits
+from moderation.ml.datasets import Example, load_bundled, load_holdout, with_splits
 from moderation.ml.evaluation import (
     DEFAULT_STRICTNESS,
     REALISTIC_MIX,
@@ -55,7 +56,6 @@ from moderation.ml.evaluation import (
 from moderation.ml.features import addresses_someone, to_rows
 from moderation.ml.language import detect
 from moderation.ml.model import block_counts, build_pipeline, fold_platt_scaling, platt_scaling
-from moderation.services.policy import Thresholds
 
 Progress = Callable[[str], None]
 

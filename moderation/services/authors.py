@@ -17,7 +17,7 @@ from typing import Literal
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from moderation.errors import ValidationFailedError
+from moderation.domain.errors import ValidationFailedError
 from moderation.tables import AuthorRule, Moderator
 
 Kind = Literal["email", "ip"]

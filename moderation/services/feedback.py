@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from moderation.db import utcnow
-from moderation.errors import ModerationError
+from moderation.domain.errors import ModerationError
 from moderation.ml.datasets import Example
 from moderation.tables import FeedbackLabel, SiteKey
 

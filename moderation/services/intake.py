@@ -9,13 +9,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, bindparam, cast, func, insert, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
@@ -23,19 +21,24 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from moderation.db import utcnow
-from moderation.errors import DuplicateCommentError, FloodError, ValidationFailedError
-from moderation.ml.features import CommentInput, addresses_someone, count_links, normalise
-from moderation.ml.language import detect as detect_language
-from moderation.schemas import CommentIn
-from moderation.services import webhooks
-from moderation.services.policy import (
-    Decision,
+from moderation.domain.errors import DuplicateCommentError, FloodError, ValidationFailedError
+from moderation.domain.policy import (
     Reason,
-    Signals,
     Status,
     Thresholds,
+    Verdict,
     decide,
 )
+from moderation.domain.rules import (
+    IntakeSettings,
+    blocked_reasons,
+    reason_codes,
+    review_priority,
+)
+from moderation.ml.features import CommentInput
+from moderation.ml.signals import content_signals
+from moderation.schemas import CommentIn
+from moderation.services import webhooks
 from moderation.services.scoring import Scorer, Scores
 from moderation.tables import Comment
 from moderation.tables import Decision as DecisionRow
@@ -43,21 +46,6 @@ from moderation.tables import Decision as DecisionRow
 log = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "system"
-
-
-@dataclass(frozen=True)
-class IntakeSettings:
-    """The intake rules' settings (from config)."""
-
-    flood_seconds: int = 15
-    max_links: int = 2
-    blocked_ips: frozenset[str] = frozenset()
-    blocked_emails: frozenset[str] = frozenset()
-    blocked_domains: frozenset[str] = frozenset()
-    banned_words: tuple[str, ...] = ()
-    suspect_words: tuple[str, ...] = ()
-    trusted_after_approved: int = 2
-    threshold_overrides: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -82,7 +70,7 @@ class IntakeResult:
     """A stored comment and how it was decided."""
 
     comment: Comment
-    decision: Decision
+    decision: Verdict
     scores: Scores | None
     model_version: str | None
 
@@ -91,46 +79,6 @@ def duplicate_key(article_id: str, email: str, content: str) -> str:
     """Same article, same email, same words (ignoring case and spacing): a duplicate."""
     text = " ".join(content.lower().split())
     return hashlib.sha256(f"{article_id}\0{email.lower()}\0{text}".encode()).hexdigest()
-
-
-@lru_cache(maxsize=32)
-def _word_pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
-    cleaned = [normalise(w).strip() for w in words if w.strip()]
-    if not cleaned:
-        return None
-    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in cleaned) + r")\b")
-
-
-def _found(words: tuple[str, ...], normalised: str) -> tuple[str, ...]:
-    pattern = _word_pattern(words)
-    if pattern is None:
-        return ()
-    return tuple(dict.fromkeys(m.group() for m in pattern.finditer(normalised)))
-
-
-def _domain_of(value: str) -> str:
-    if "@" in value and "://" not in value:
-        return value.rsplit("@", 1)[1].lower()
-    try:
-        host = urlsplit(value if "://" in value else f"http://{value}").hostname or ""
-    except ValueError:
-        return ""
-    return host.lower().removeprefix("www.")
-
-
-def blocked_reasons(
-    *, ip: str, email: str, url: str, settings: IntakeSettings
-) -> tuple[Reason, ...]:
-    """The block lists' verdict on an address, an email and a website."""
-    reasons = []
-    if ip and ip in settings.blocked_ips:
-        reasons.append(Reason("blocked_ip", ip))
-    if email.lower() in settings.blocked_emails:
-        reasons.append(Reason("blocked_email", email.lower()))
-    for domain in sorted({_domain_of(email), _domain_of(url)} - {""}):
-        if any(domain == b or domain.endswith("." + b) for b in settings.blocked_domains):
-            reasons.append(Reason("blocked_domain", domain))
-    return tuple(reasons)
 
 
 def thresholds_for(scorer: Scorer | None, settings: IntakeSettings) -> dict[str, Thresholds]:
@@ -145,27 +93,6 @@ def thresholds_for(scorer: Scorer | None, settings: IntakeSettings) -> dict[str,
         allow = min(override.get("allow", model.allow), reject)
         out[head] = Thresholds(allow=allow, reject=reject)
     return out
-
-
-def reason_codes(reasons: Sequence[Reason]) -> str:
-    """``",code,code,"``: searchable with ``LIKE '%,code,%'`` on every backend."""
-    return "," + ",".join(r.code for r in reasons)[:490] + ","
-
-
-def review_priority(scores: Scores | None, thresholds: Mapping[str, Thresholds]) -> float:
-    """1 where a score sits in the middle of its review band, 0 at its edges or outside.
-
-    Unscored comments come first: nothing at all is known about them.
-    """
-    if scores is None:
-        return 1.0
-    best = 0.0
-    for head, t in thresholds.items():
-        half = (t.reject - t.allow) / 2
-        if half <= 0:
-            continue
-        best = max(best, 1.0 - abs(scores[head] - (t.allow + half)) / half)
-    return round(max(best, 0.0), 6)
 
 
 _COMMENTS = Comment.metadata.tables["comments"]
@@ -281,21 +208,6 @@ def _trusted(session: Session, email: str, needed: int) -> bool:
     return (approved_by_people or 0) >= needed
 
 
-def content_signals(content: str, settings: IntakeSettings) -> Signals:
-    """What the rules find in a comment's text alone: listed words, links, its language."""
-    # Word lists read the whole text (the models read only its scored part).
-    normalised = normalise(content) if settings.banned_words or settings.suspect_words else ""
-    language = detect_language(content)
-    return Signals(
-        banned_words=_found(settings.banned_words, normalised),
-        suspect_words=_found(settings.suspect_words, normalised),
-        links=count_links(content),
-        max_links=settings.max_links,
-        unsupported_language=None if language.supported else language.code,
-        addressed=addresses_someone(content),
-    )
-
-
 def score_safely(scorer: Scorer | None, comment: CommentInput) -> Scores | None:
     """The scores, or ``None`` without a model or when it fails (logged)."""
     if scorer is None:
@@ -316,7 +228,7 @@ class PreparedComment:
     key: str
     scores: Scores | None
     model_version: str | None
-    decision: Decision
+    decision: Verdict
     thresholds: dict[str, Thresholds]
     now: datetime
     # Per head, the words that raised the score: worked out once here for a comment held for
@@ -660,8 +572,3 @@ def settings_from_config(config: Mapping[str, Any]) -> IntakeSettings:
         trusted_after_approved=int(config["TRUSTED_AFTER_APPROVED"]),
         threshold_overrides=overrides,
     )
-
-
-def public_status(status: Status) -> Status:
-    """What the sender is told: spam is shown as pending (it helps spammers probe otherwise)."""
-    return Status.PENDING if status is Status.SPAM else status

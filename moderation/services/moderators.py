@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from moderation.db import utcnow
-from moderation.errors import ModerationError
+from moderation.domain.errors import ModerationError
 from moderation.services.credentials import digest
 from moderation.tables import ApiToken, Moderator, Role
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from moderation.services.policy import Status
+from moderation.domain.policy import Status
 from moderation.tables import Comment
 
 Order = Literal["oldest", "newest"]

@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from moderation.db import utcnow
-from moderation.errors import ConflictError, NotFoundError, ValidationFailedError
-from moderation.services.policy import Status
+from moderation.domain.errors import ConflictError, NotFoundError, ValidationFailedError
+from moderation.domain.policy import Status
 from moderation.tables import Comment, Report
 
 REASONS = {

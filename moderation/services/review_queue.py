@@ -32,14 +32,14 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from moderation.db import utcnow
-from moderation.errors import (
+from moderation.domain.errors import (
     ConflictError,
     ForbiddenError,
     NotFoundError,
     ValidationFailedError,
 )
+from moderation.domain.policy import Reason, Status
 from moderation.ml.datasets import Example
-from moderation.services.policy import Reason, Status
 from moderation.tables import (
     Comment,
     Decision,

@@ -40,8 +40,8 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Float
 
 from moderation.db import UTCDateTime, utcnow
-from moderation.errors import BadRequestError
-from moderation.services.policy import Status
+from moderation.domain.errors import BadRequestError
+from moderation.domain.policy import Status
 from moderation.tables import Comment, Decision, Moderator, Prediction
 
 DEFAULT_DAYS = 30

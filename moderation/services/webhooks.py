@@ -98,7 +98,7 @@ from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from moderation.db import EXTENSION, utcnow
-from moderation.services.policy import Status
+from moderation.domain.policy import Status
 from moderation.tables import Comment, WebhookEvent
 
 log = logging.getLogger(__name__)

@@ -56,16 +56,12 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from moderation.db import begin_reading, get_session, utcnow
+from moderation.domain.policy import Status, decide
+from moderation.domain.rules import blocked_reasons
 from moderation.ml.features import CommentInput
+from moderation.ml.signals import content_signals
 from moderation.services.feedback import feedback_counts, record_label
-from moderation.services.intake import (
-    blocked_reasons,
-    content_signals,
-    score_safely,
-    settings_from_config,
-    thresholds_for,
-)
-from moderation.services.policy import Status, decide
+from moderation.services.intake import score_safely, settings_from_config, thresholds_for
 from moderation.services.scoring import get_scorer
 from moderation.services.sitekeys import find_site_key
 from moderation.tables import SiteKey

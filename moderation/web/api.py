@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from moderation.db import get_session
-from moderation.errors import BadRequestError, NotFoundError, ValidationFailedError
+from moderation.domain.errors import BadRequestError, NotFoundError, ValidationFailedError
 from moderation.services import authors, webhooks
 from moderation.services import review_queue as rq
 from moderation.services.intake import settings_from_config, thresholds_for

@@ -14,7 +14,7 @@ from flask import g, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from moderation.db import get_session
-from moderation.errors import ForbiddenError, UnauthorizedError
+from moderation.domain.errors import ForbiddenError, UnauthorizedError
 from moderation.security import bearer_token
 from moderation.services.moderators import moderator_for_token
 from moderation.tables import Moderator, Role

@@ -24,15 +24,16 @@ from werkzeug.wrappers import Response
 
 from moderation import deadline
 from moderation.db import begin_reading, begin_writing, get_session
-from moderation.errors import (
+from moderation.domain.errors import (
     BadRequestError,
     ModerationError,
     NotFoundError,
     UnauthorizedError,
     UnsupportedMediaTypeError,
     ValidationFailedError,
-    wants_html,
 )
+from moderation.domain.policy import Status
+from moderation.domain.rules import public_status
 from moderation.ratelimit import limit_intake_by_address, limit_intake_by_site
 from moderation.schemas import KNOWN_FIELDS, CommentIn, errors_from
 from moderation.security import bearer_token
@@ -41,15 +42,14 @@ from moderation.services.intake import (
     IntakeResult,
     RequestMeta,
     prepare_comment,
-    public_status,
     settings_from_config,
     store_comment,
 )
-from moderation.services.policy import Status
 from moderation.services.publishing import article_comments, public_comment
 from moderation.services.scoring import get_scorer, scores_json
 from moderation.services.sitekeys import find_site_key
 from moderation.tables import Comment, SiteKey
+from moderation.web.errors import wants_html
 from moderation.web.query import int_arg
 
 bp = Blueprint("comments", __name__)

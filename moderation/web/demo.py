@@ -14,9 +14,9 @@ from flask import Blueprint, current_app, render_template, request
 from werkzeug.wrappers import Response
 
 from moderation.db import get_session
-from moderation.errors import NotFoundError
-from moderation.services.intake import public_status
-from moderation.services.policy import Status
+from moderation.domain.errors import NotFoundError
+from moderation.domain.policy import Status
+from moderation.domain.rules import public_status
 from moderation.services.publishing import MAX_DEPTH, article_comments
 from moderation.tables import Comment
 from moderation.web.comments import (

@@ -26,7 +26,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response
 
 from moderation.db import get_session
-from moderation.errors import ModerationError, NotFoundError
+from moderation.domain.errors import ModerationError, NotFoundError
 from moderation.ratelimit import limiter
 from moderation.services import authors, webhooks
 from moderation.services import review_queue as rq

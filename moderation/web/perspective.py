@@ -98,7 +98,7 @@ from werkzeug.wrappers import Response
 
 from moderation import deadline
 from moderation.db import begin_reading, get_engine, get_session
-from moderation.errors import DeadlineExceededError
+from moderation.domain.errors import DeadlineExceededError
 from moderation.ml.features import CommentInput
 from moderation.ml.language import UNDETERMINED
 from moderation.ml.language import detect as detect_language

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import request
 
-from moderation.errors import ValidationFailedError
+from moderation.domain.errors import ValidationFailedError
 
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:

@@ -14,9 +14,10 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 from werkzeug.wrappers import Response
 
 from moderation.db import get_session
-from moderation.errors import BadRequestError, NotFoundError, UnsupportedMediaTypeError, wants_html
+from moderation.domain.errors import BadRequestError, NotFoundError, UnsupportedMediaTypeError
 from moderation.ratelimit import limiter
 from moderation.services import reports
+from moderation.web.errors import wants_html
 
 bp = Blueprint("reports", __name__)
 THANKS = "Thank you. A moderator will look at this comment."

@@ -18,7 +18,7 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 from werkzeug.wrappers import Response
 
 from moderation.db import get_session
-from moderation.errors import BadRequestError
+from moderation.domain.errors import BadRequestError
 from moderation.services import stats as service
 from moderation.tables import Role
 from moderation.web.auth import current_moderator, require

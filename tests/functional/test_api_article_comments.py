@@ -12,7 +12,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from moderation.db import utcnow
-from moderation.services.policy import Status
+from moderation.domain.policy import Status
 from moderation.services.publishing import MAX_DEPTH
 from moderation.tables import Comment
 from tests.factories import make_comment

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from moderation.db import utcnow
-from moderation.services.policy import Status
+from moderation.domain.policy import Status
 from moderation.tables import Comment, Decision, Prediction
 from tests.factories import make_comment, make_moderator
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from moderation.errors import ConflictError
+from moderation.domain.errors import ConflictError
 from moderation.services import review_queue as rq
 from moderation.tables import ApiToken, Comment, Decision, Moderator, Prediction
 from tests.factories import make_moderator, make_pending

@@ -20,10 +20,10 @@ from sqlalchemy import func, select
 
 from moderation import create_app
 from moderation.db import get_engine, get_session
+from moderation.domain.policy import Thresholds
 from moderation.ml import artifacts
 from moderation.services import model_registry
 from moderation.services.moderators import create_moderator, create_token
-from moderation.services.policy import Thresholds
 from moderation.tables import ModelActivation, Role
 from tests.conftest import _postgres_or_skip, scratch_database
 

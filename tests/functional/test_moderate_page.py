@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from moderation.services.policy import Status
+from moderation.domain.policy import Status
 from moderation.tables import Comment
 from moderation.web.moderate import highlight
 from tests.factories import make_moderator, make_pending

@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 from moderation import create_app, retention
 from moderation.cli import main
 from moderation.db import get_session, utcnow
+from moderation.domain.policy import Status
 from moderation.services import privacy, webhooks
 from moderation.services.feedback import record_label
-from moderation.services.policy import Status
 from moderation.tables import Comment, Decision, FeedbackLabel, Prediction, WebhookEvent
 from tests.factories import make_comment
 

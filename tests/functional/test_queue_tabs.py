@@ -14,8 +14,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from moderation import db
+from moderation.domain.policy import Status
 from moderation.services.moderators import create_token
-from moderation.services.policy import Status
 from moderation.services.review_queue import moderator_labels
 from moderation.tables import Comment, Role
 from tests.factories import make_comment, make_moderator, make_pending

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from moderation.cli import main
 from moderation.db import make_engine
+from moderation.domain.policy import Status
 from moderation.seed import seed_comments
 from moderation.services import review_queue as rq
-from moderation.services.policy import Status
 from moderation.tables import Comment, Decision, Prediction
 from tests.conftest import scratch_database
 

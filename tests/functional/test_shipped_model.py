@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from moderation.domain.policy import Status, decide_scores
 from moderation.ml import artifacts
 from moderation.ml.datasets import load_holdout
 from moderation.ml.features import CommentInput, to_rows
 from moderation.ml.model import CompiledHead
-from moderation.services.policy import Status, decide_scores
 from moderation.services.scoring import SklearnScorer
 from tests.conftest import DATA_DIR, MODELS_DIR
 

@@ -9,8 +9,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from moderation.domain.policy import Status
 from moderation.services import stats as service
-from moderation.services.policy import Status
 from moderation.tables import Comment, Decision, Moderator
 from tests.factories import make_comment, make_moderator
 from tests.functional.test_moderate_page import sign_in

@@ -11,9 +11,9 @@ import skops.io as sio
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
+from moderation.domain.policy import Thresholds
 from moderation.ml import artifacts
 from moderation.ml.features import CommentInput, to_rows
-from moderation.services.policy import Thresholds
 
 pytestmark = pytest.mark.unit
 

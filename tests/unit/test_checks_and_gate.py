@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from moderation.domain.policy import Status, Thresholds
 from moderation.ml import gate
 from moderation.ml.checks import load_cases, passes, run_cases
-from moderation.services.policy import Status, Thresholds
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.unit

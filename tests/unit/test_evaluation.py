@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from moderation.domain.policy import Thresholds
 from moderation.ml.evaluation import (
     STRICTNESS,
     DecisionTargets,
@@ -13,7 +14,6 @@ from moderation.ml.evaluation import (
     decision_rates,
     head_metrics,
 )
-from moderation.services.policy import Thresholds
 
 pytestmark = pytest.mark.unit
 

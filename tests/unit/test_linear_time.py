@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import pytest
 
+from moderation.domain.rules import IntakeSettings
 from moderation.ml.features import (
     MAX_SCORED_CHARS,
     CommentInput,
@@ -24,7 +25,7 @@ from moderation.ml.features import (
     normalise_with_offsets,
     to_rows,
 )
-from moderation.services.intake import IntakeSettings, _found
+from moderation.ml.signals import _found
 from tests import adversarial
 
 pytestmark = pytest.mark.unit

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from moderation.services.policy import Reason, Signals, Status, Thresholds, decide
+from moderation.domain.policy import Reason, Signals, Status, Thresholds, decide
 
 pytestmark = pytest.mark.unit
 

@@ -36,7 +36,7 @@ def test_both_scorers_satisfy_the_protocol(tiny_model_dir: Path) -> None:
 def test_the_configured_strictness_picks_the_models_thresholds(
     tmp_path: Path, tiny_pipeline: Any
 ) -> None:
-    from moderation.services.policy import Thresholds
+    from moderation.domain.policy import Thresholds
 
     levels = {
         "lenient": {"spam": Thresholds(0.5, 0.95), "abuse": Thresholds(0.5, 0.95)},

@@ -1,4 +1,5 @@
-"""Decision vocabulary and the score-to-decision rule. Pure: no I/O."""
+"""The vocabulary (statuses, thresholds, reasons, the verdict) and the rule that turns a
+comment's scores and signals into a verdict. Pure: no I/O."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+HEADS = ("spam", "abuse")  # the model's two heads, in this order
 
 
 class Status(StrEnum):
@@ -51,7 +54,7 @@ class Reason:
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
+class Verdict:
     """A status with its reasons."""
 
     status: Status
@@ -82,7 +85,7 @@ def decide(
     scores: Mapping[str, float] | None,
     thresholds: Mapping[str, Thresholds],
     signals: Signals = Signals(),
-) -> Decision:
+) -> Verdict:
     """Rules first, then the model, then the thresholds; every outcome with its reasons.
 
     Block lists make spam; a bot trap (honeypot, form token too fast, forged, reused,
@@ -94,26 +97,26 @@ def decide(
     and without scores (no model, or it failed) everything waits for a human.
     """
     if signals.blocked:
-        return Decision(Status.SPAM, signals.blocked)
+        return Verdict(Status.SPAM, signals.blocked)
     trap = bot_trap(signals)
     if trap is not None:
         # A person who types fast, autofills the form or whose form lost its token still
         # writes like a person: a comment the spam model finds clean waits for a human (with
         # the model's own doubts beside the trap) instead of vanishing as spam.
         if scores is None or scores["spam"] >= thresholds["spam"].allow:
-            return Decision(Status.SPAM, (trap,))
+            return Verdict(Status.SPAM, (trap,))
         model = decide_scores(scores, thresholds, addressed=signals.addressed)
         doubts = tuple(r for r in model.reasons if r.code != "model_clear")
-        return Decision(Status.PENDING, (trap, *doubts))
+        return Verdict(Status.PENDING, (trap, *doubts))
     if signals.banned_words:
-        return Decision(Status.REJECTED, (Reason("banned_word", ", ".join(signals.banned_words)),))
+        return Verdict(Status.REJECTED, (Reason("banned_word", ", ".join(signals.banned_words)),))
     if signals.unsupported_language is not None:
-        return Decision(
+        return Verdict(
             Status.PENDING,
             (Reason("unsupported_language", f"written in {signals.unsupported_language}"),),
         )
     if scores is None:
-        return Decision(Status.PENDING, (Reason("model_unavailable", "no model scores"),))
+        return Verdict(Status.PENDING, (Reason("model_unavailable", "no model scores"),))
     model = decide_scores(scores, thresholds, addressed=signals.addressed)
     if model.status in (Status.SPAM, Status.REJECTED):
         return model
@@ -123,18 +126,18 @@ def decide(
     if signals.links > signals.max_links:
         holds.append(Reason("too_many_links", f"{signals.links} > {signals.max_links}"))
     if holds:
-        return Decision(Status.PENDING, (*holds, *model.reasons))
+        return Verdict(Status.PENDING, (*holds, *model.reasons))
     # Trust covers the spam head's doubt only: borderline abuse is for a human whoever wrote it.
     if (
         model.status is Status.PENDING
         and signals.trusted_author
         and all(r.code == "spam_uncertain" for r in model.reasons)
     ):
-        return Decision(
+        return Verdict(
             Status.APPROVED, (Reason("trusted_author", "approved history"), *model.reasons)
         )
     if model.status is Status.PENDING:
-        return Decision(
+        return Verdict(
             Status.PENDING, (*model.reasons, Reason("new_author", "no approved history"))
         )
     return model
@@ -158,7 +161,7 @@ def bot_trap(signals: Signals) -> Reason | None:
 
 def decide_scores(
     scores: Mapping[str, float], thresholds: Mapping[str, Thresholds], *, addressed: bool = True
-) -> Decision:
+) -> Verdict:
     """Route a comment by its two model scores.
 
     Spam at or above its reject threshold is ``spam``; abuse at or above its reject threshold
@@ -169,11 +172,9 @@ def decide_scores(
     spam, abuse = scores["spam"], scores["abuse"]
     ts, ta = thresholds["spam"], thresholds["abuse"]
     if spam >= ts.reject:
-        return Decision(Status.SPAM, (Reason("spam_score", f"{spam:.3f} >= {ts.reject:.3f}"),))
+        return Verdict(Status.SPAM, (Reason("spam_score", f"{spam:.3f} >= {ts.reject:.3f}"),))
     if abuse >= ta.reject and addressed:
-        return Decision(
-            Status.REJECTED, (Reason("abuse_score", f"{abuse:.3f} >= {ta.reject:.3f}"),)
-        )
+        return Verdict(Status.REJECTED, (Reason("abuse_score", f"{abuse:.3f} >= {ta.reject:.3f}"),))
     reasons = []
     if spam >= ts.allow:
         reasons.append(Reason("spam_uncertain", f"{ts.allow:.3f} <= {spam:.3f} < {ts.reject:.3f}"))
@@ -186,7 +187,5 @@ def decide_scores(
             Reason("abuse_uncertain", f"{ta.allow:.3f} <= {abuse:.3f} < {ta.reject:.3f}")
         )
     if reasons:
-        return Decision(Status.PENDING, tuple(reasons))
-    return Decision(
-        Status.APPROVED, (Reason("model_clear", f"spam {spam:.3f}, abuse {abuse:.3f}"),)
-    )
+        return Verdict(Status.PENDING, tuple(reasons))
+    return Verdict(Status.APPROVED, (Reason("model_clear", f"spam {spam:.3f}, abuse {abuse:.3f}"),))
