@@ -28,7 +28,9 @@ sys.path.insert(0, str(ROOT))
 
 from moderation.ml import artifacts  # noqa: E402
 from moderation.ml.datasets import load_bundled, load_holdout  # noqa: E402
+from moderation.ml.features import to_rows  # noqa: E402
 from moderation.ml.language import detect  # noqa: E402
+from moderation.ml.model import CompiledHead  # noqa: E402
 from moderation.services.scoring import SklearnScorer  # noqa: E402
 
 
@@ -80,6 +82,20 @@ def main() -> None:
             f"mean {statistics.mean(timings) / 1e6:.3f} ms, "
             f"p99 {timings[int(len(timings) * 0.99)] / 1e6:.3f} ms"
         )
+
+    # Why the serving path evaluates a head itself (CompiledHead) instead of predict_proba.
+    row = to_rows([replies[0]])
+    compiled = CompiledHead(artifact.pipelines["spam"])
+    for label, one in (
+        ("pipeline.predict_proba", lambda: artifact.pipelines["spam"].predict_proba(row)),
+        ("CompiledHead.probability", lambda: compiled.probability(row[0])),
+    ):
+        timings = []
+        for _ in range(args.repeat * 200):
+            started = time.perf_counter_ns()
+            one()
+            timings.append(time.perf_counter_ns() - started)
+        print(f"one comment, one head, {label}: median {statistics.median(timings) / 1e6:.3f} ms")
 
     for name, batch in (
         ("training comments", corpus[:20000]),

@@ -162,7 +162,11 @@ def _stable_zip(data: bytes) -> bytes:
     """Rewrite a skops zip so that the same model always gives the same bytes.
 
     skops names objects by their ``id()`` in the writing process; they are renumbered in
-    order of appearance, timestamps are fixed, and entries are deflated.
+    order of appearance, timestamps are fixed, and entries are deflated. skops has no option
+    for this, and the manifest's sha256 of an unchanged model must not change with each
+    training run. Justified by a test, not a benchmark (it is about identical bytes, not
+    speed): ``tests/unit/test_artifacts.py::test_saving_is_byte_for_byte_deterministic``,
+    which saves two copies of one pipeline (different ``id()``s) and compares the bytes.
     """
     with zipfile.ZipFile(io.BytesIO(data)) as source:
         schema = source.read("schema.json").decode("utf-8")

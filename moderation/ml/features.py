@@ -29,7 +29,11 @@ import numpy as np
 TOKEN_PATTERN = r"(?u)\b\w[\w*]+"  # noqa: S105 - a regex, not a secret
 _TOKEN_RE = re.compile(TOKEN_PATTERN)
 
-# Look-alike letters from other scripts that NFKC leaves alone.
+# Look-alike letters from other scripts that NFKC leaves alone. Not taken from a Unicode
+# confusables package: confusable-homoglyphs has 27 of these, maps "ӏ" to "i" and lacks the
+# lower-case forms that pass for Latin letters (в к м н т, β ε η κ τ χ ω); confusables is a
+# two-way similarity map (242 letters map to several ASCII letters); neither maps ß to "ss"
+# or þ to "th".
 _HOMOGLYPHS = {
     # Cyrillic
     "а": "a",

@@ -243,7 +243,10 @@ class CompiledHead:
     It computes exactly what ``pipeline.predict_proba`` computes (the same analyzers from
     ``build_analyzer()``, the same hashing, idf weights, norms and coefficients) without
     scikit-learn's per-call validation, which costs more than the arithmetic for a single
-    comment. A test checks it against ``predict_proba`` on the training corpus.
+    comment. Kept because ``benchmarks/bench_model.py`` ("one comment, one head") shows it
+    many times faster than ``predict_proba`` for the intake's one comment; kept correct by
+    ``tests/unit/test_model.py::test_compiled_head_equals_predict_proba`` (and its
+    character n-gram variant), which compare it with ``predict_proba``.
     """
 
     def __init__(self, pipeline: Pipeline) -> None:
