@@ -327,9 +327,447 @@ def _body(model: type[BaseModel], *, required: bool = False) -> dict[str, Any]:
     return {"required": required, "content": {"application/json": {"schema": _ref(model.__name__)}}}
 
 
+def _intake_paths() -> dict[str, Any]:
+    """Taking comments and reports in."""
+    comment_request = _ref(CommentIn.__name__)
+    return {
+        "/comments": {
+            "post": {
+                "summary": "Submit a comment (the reply form's action).",
+                "tags": ["intake"],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": comment_request},
+                        "application/x-www-form-urlencoded": {"schema": comment_request},
+                    },
+                },
+                "responses": {
+                    "201": {
+                        "description": "Stored and decided (a page for form posts).",
+                        "content": {
+                            "application/json": {"schema": _ref("CommentAccepted")},
+                            "text/html": {"schema": {"type": "string"}},
+                        },
+                    },
+                    "303": {"description": "Form posts: back to the article."},
+                    **_errors("400", "401", "409", "413", "415", "422", "429"),
+                },
+            }
+        },
+        "/comments/{comment_id}/report": {
+            "post": {
+                "summary": "A reader reports a published comment (once per reader; "
+                "rate-limited per address).",
+                "tags": ["intake"],
+                "parameters": [_path_id()],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        media: {
+                            "schema": {
+                                "type": "object",
+                                "required": ["reason"],
+                                "properties": {
+                                    "reason": {
+                                        "type": "string",
+                                        "enum": ["spam", "abuse", "off_topic", "other"],
+                                    },
+                                    "detail": {"type": "string", "maxLength": 500},
+                                    "redirect_to": {"type": "string"},
+                                },
+                            }
+                        }
+                        for media in (
+                            "application/json",
+                            "application/x-www-form-urlencoded",
+                        )
+                    },
+                },
+                "responses": {
+                    "201": _json({"type": "object"}, "Reported (a page for form posts)."),
+                    "303": {"description": "Form posts: back to the article."},
+                    **_errors("400", "404", "409", "415", "422", "429"),
+                },
+            }
+        },
+        "/comments/form-token": {
+            "get": {
+                "summary": "A signed form token and the honeypot field's name.",
+                "tags": ["intake"],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["field", "token", "honeypot_field"],
+                            "properties": {
+                                "field": {"type": "string"},
+                                "token": {"type": "string"},
+                                "honeypot_field": {"type": "string"},
+                            },
+                        },
+                        "The token.",
+                    )
+                },
+            }
+        },
+    }
+
+
+def _publishing_paths() -> dict[str, Any]:
+    """A comment's public status and an article's published comments."""
+    return {
+        "/comments/{comment_id}": {
+            "get": {
+                "summary": "A comment's public status (its text once published).",
+                "tags": ["publishing"],
+                "parameters": [
+                    _path_id(),
+                    {"name": "token", "in": "query", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["id", "status", "message"],
+                            "properties": {
+                                **_PUBLIC_COMMENT_PROPERTIES,
+                                "status": _PUBLIC_STATUS,
+                                "message": {"type": "string"},
+                            },
+                        },
+                        "The status, and the text where it may be shown.",
+                    ),
+                    **_errors("404"),
+                },
+            }
+        },
+        "/articles/{article_id}/comments": {
+            "get": {
+                "summary": "An article's approved comments, threaded, paginated (ETag).",
+                "tags": ["publishing"],
+                "parameters": [
+                    {
+                        "name": "article_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {
+                            "type": "string",
+                            "pattern": "^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$",
+                        },
+                    },
+                    {
+                        "name": "order",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["oldest", "newest"]},
+                    },
+                    {"name": "page", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "per_page", "in": "query", "schema": {"type": "integer"}},
+                    {
+                        "name": "after",
+                        "in": "query",
+                        "description": "Keyset paging: continue after this top-level "
+                        "comment (the answer's next link); page is then ignored.",
+                        "schema": {"type": "integer", "minimum": 0},
+                    },
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["article_id", "page", "per_page", "total"],
+                            "properties": {
+                                "article_id": {"type": "string"},
+                                "order": {"type": "string"},
+                                "page": {"type": "integer"},
+                                "per_page": {"type": "integer"},
+                                "pages": {"type": "integer"},
+                                "total": {"type": "integer"},
+                                "comment_count": {"type": "integer"},
+                                "next": {"type": ["string", "null"]},
+                                "replies_truncated": {"type": "boolean"},
+                                "comments": {"type": "array", "items": {"type": "object"}},
+                            },
+                        },
+                        "One page of top-level comments with their replies.",
+                    ),
+                    "304": {"description": "Not modified (If-None-Match)."},
+                    **_errors("404", "422"),
+                },
+            }
+        },
+    }
+
+
+def _operations_paths() -> dict[str, Any]:
+    """Liveness and readiness."""
+    return {
+        "/healthz": {
+            "get": {
+                "summary": "Liveness.",
+                "tags": ["operations"],
+                "responses": {"200": _json({"type": "object"}, "Alive.")},
+            }
+        },
+        "/readyz": {
+            "get": {
+                "summary": "Readiness: database reachable, model loaded, model version.",
+                "tags": ["operations"],
+                "responses": {
+                    "200": _json({"type": "object"}, "Ready."),
+                    "503": _json({"type": "object"}, "Not ready."),
+                },
+            }
+        },
+    }
+
+
+def _moderators_paths() -> dict[str, Any]:
+    """The moderator API: the queue, decisions, author rules, models, figures."""
+    return {
+        "/api/v1/reviews": {
+            "get": _moderator(
+                "A tab of the queue (pending, reported, approved, spam, rejected, all): "
+                "search by text, author, email, address, article; filter by reason and "
+                "score; pages by cursor (next_cursor) or number; counts per tab.",
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["total", "items", "counts", "next_cursor"],
+                            "properties": {
+                                "total": {"type": "integer"},
+                                "total_capped": {"type": "boolean"},
+                                "counts": {
+                                    "type": "object",
+                                    "additionalProperties": {"type": "integer"},
+                                },
+                                "count_cap": {"type": "integer"},
+                                "page": {"type": "integer"},
+                                "per_page": {"type": "integer"},
+                                "next_cursor": {"type": ["string", "null"]},
+                                "items": {"type": "array", "items": _ref("QueueItem")},
+                            },
+                        },
+                        "The queue.",
+                    ),
+                    **_errors("422"),
+                },
+                parameters=[
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "schema": {
+                            "type": "string",
+                            "enum": [
+                                "pending",
+                                "reported",
+                                "approved",
+                                "spam",
+                                "rejected",
+                                "all",
+                            ],
+                        },
+                    },
+                    {"name": "q", "in": "query", "schema": {"type": "string"}},
+                    {"name": "author", "in": "query", "schema": {"type": "string"}},
+                    {"name": "email", "in": "query", "schema": {"type": "string"}},
+                    {"name": "ip", "in": "query", "schema": {"type": "string"}},
+                    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                    {"name": "article", "in": "query", "schema": {"type": "string"}},
+                    {"name": "reason", "in": "query", "schema": {"type": "string"}},
+                    {"name": "min_score", "in": "query", "schema": {"type": "number"}},
+                    {"name": "max_score", "in": "query", "schema": {"type": "number"}},
+                    {
+                        "name": "sort",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["priority", "age"]},
+                    },
+                    {"name": "page", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "per_page", "in": "query", "schema": {"type": "integer"}},
+                ],
+            )
+        },
+        "/api/v1/reviews/claim": {
+            "post": _moderator(
+                "Lease the next N items.",
+                {
+                    "200": _json(
+                        {"type": "object", "properties": {"items": {"type": "array"}}},
+                        "The leased items.",
+                    ),
+                    **_errors("400", "422"),
+                },
+                requestBody=_body(ClaimNextIn),
+            )
+        },
+        "/api/v1/reviews/{comment_id}/claim": {
+            "post": _moderator(
+                "Lease one item.",
+                {"200": _json(_ref("QueueItem"), "Leased."), **_errors("404", "409")},
+                parameters=[_path_id()],
+            )
+        },
+        "/api/v1/reviews/{comment_id}/release": {
+            "post": _moderator(
+                "Give a lease back.",
+                {"200": _json(_ref("QueueItem"), "Released."), **_errors("404")},
+                parameters=[_path_id()],
+            )
+        },
+        "/api/v1/reviews/{comment_id}/decision": {
+            "post": _moderator(
+                "Decide any comment: approve, reject as spam, reject as abuse, or send "
+                "back to review (hold). Changing a decided comment needs the version "
+                "seen and a reason.",
+                {
+                    "200": _json({"type": "object"}, "Decided."),
+                    **_errors("400", "404", "409", "422"),
+                },
+                parameters=[_path_id()],
+                requestBody=_body(DecisionIn),
+            )
+        },
+        "/api/v1/reviews/{comment_id}/undo": {
+            "post": _moderator(
+                "Undo your latest decision on a comment.",
+                {
+                    "200": _json({"type": "object"}, "Undone."),
+                    **_errors("400", "404", "409", "422"),
+                },
+                parameters=[_path_id()],
+                requestBody=_body(UndoIn),
+            )
+        },
+        "/api/v1/reviews/bulk": {
+            "post": _moderator(
+                "One decision for many items.",
+                {
+                    "200": _json({"type": "object"}, "Per-item results."),
+                    **_errors("400", "422"),
+                },
+                requestBody=_body(BulkIn, required=True),
+            )
+        },
+        "/api/v1/comments/{comment_id}/history": {
+            "get": _moderator(
+                "Model output and every decision on a comment.",
+                {"200": _json({"type": "object"}, "The history."), **_errors("404")},
+                parameters=[_path_id()],
+            )
+        },
+        "/api/v1/authors/rules": {
+            "post": _moderator(
+                "Block an author's email or address, trust an email, or lift the rule.",
+                {
+                    "200": _json({"type": "object"}, "The rule now."),
+                    **_errors("400", "404", "422"),
+                },
+                requestBody=_body(AuthorRuleIn),
+            )
+        },
+        "/api/v1/moderators": {
+            "get": _moderator(
+                "Moderator accounts (admins only).",
+                {"200": _json({"type": "object"}, "The accounts.")},
+            )
+        },
+        "/api/v1/models": {
+            "get": _moderator(
+                "The active model version (recorded in the database, followed by every "
+                "instance), the one this worker serves, the known versions and the latest "
+                "activations.",
+                {"200": _json(_MODELS, "The model versions.")},
+            )
+        },
+        "/api/v1/models/active": {
+            "put": _moderator(
+                "Activate a model version (admins only): it is verified, stored in the "
+                "database with its files, and served by every instance within its reload "
+                "interval.",
+                {
+                    "200": _json(_MODELS, "Activated."),
+                    **_errors("400", "415", "422"),
+                },
+                requestBody=_body(ActivateIn, required=True),
+            )
+        },
+        "/api/v1/stats": {
+            "get": _moderator(
+                "The dashboard's figures: comments per day by status, backlog and oldest "
+                "pending at each day's end, median time to decision, decisions per "
+                "moderator, and overturned automatic decisions per model version.",
+                {"200": _json(_STATS, "The figures."), **_errors("400")},
+                parameters=[
+                    {
+                        "name": "days",
+                        "in": "query",
+                        "required": False,
+                        "description": "UTC days up to today (default 30).",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 90},
+                    }
+                ],
+            )
+        },
+    }
+
+
+def _perspective_paths() -> dict[str, Any]:
+    """The Perspective-compatible API (Google's request and error shapes)."""
+    return {
+        "/v1alpha1/comments:analyze": {
+            "post": {
+                "summary": "Perspective API: score TOXICITY (abuse head) and SPAM.",
+                "tags": ["perspective"],
+                "security": [{"googApiKey": []}],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _PERSPECTIVE_REQUEST}},
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["attributeScores"],
+                            "properties": {
+                                "attributeScores": {"type": "object"},
+                                "languages": {"type": "array", "items": {"type": "string"}},
+                                "detectedLanguages": {"type": "array"},
+                                "clientToken": {"type": "string"},
+                            },
+                        },
+                        "Scores per requested attribute.",
+                    ),
+                    **{
+                        code: _json(_GOOGLE_ERROR, "Google's error envelope.")
+                        for code in ("400", "403", "413", "429", "503")
+                    },
+                },
+            }
+        },
+        "/v1alpha1/comments:suggestscore": {
+            "post": {
+                "summary": "Perspective API: a suggested score, kept as a training label.",
+                "tags": ["perspective"],
+                "security": [{"googApiKey": []}],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                "responses": {
+                    "200": _json({"type": "object"}, "Stored; clientToken echoed."),
+                    **{
+                        code: _json(_GOOGLE_ERROR, "Google's error envelope.")
+                        for code in ("400", "403", "413", "429")
+                    },
+                },
+            }
+        },
+    }
+
+
 def document() -> dict[str, Any]:
     """The OpenAPI document."""
-    comment_request = _ref(CommentIn.__name__)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -375,414 +813,11 @@ def document() -> dict[str, Any]:
             },
         },
         "paths": {
-            "/comments": {
-                "post": {
-                    "summary": "Submit a comment (the reply form's action).",
-                    "tags": ["intake"],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {"schema": comment_request},
-                            "application/x-www-form-urlencoded": {"schema": comment_request},
-                        },
-                    },
-                    "responses": {
-                        "201": {
-                            "description": "Stored and decided (a page for form posts).",
-                            "content": {
-                                "application/json": {"schema": _ref("CommentAccepted")},
-                                "text/html": {"schema": {"type": "string"}},
-                            },
-                        },
-                        "303": {"description": "Form posts: back to the article."},
-                        **_errors("400", "401", "409", "413", "415", "422", "429"),
-                    },
-                }
-            },
-            "/comments/{comment_id}": {
-                "get": {
-                    "summary": "A comment's public status (its text once published).",
-                    "tags": ["publishing"],
-                    "parameters": [
-                        _path_id(),
-                        {"name": "token", "in": "query", "schema": {"type": "string"}},
-                    ],
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "required": ["id", "status", "message"],
-                                "properties": {
-                                    **_PUBLIC_COMMENT_PROPERTIES,
-                                    "status": _PUBLIC_STATUS,
-                                    "message": {"type": "string"},
-                                },
-                            },
-                            "The status, and the text where it may be shown.",
-                        ),
-                        **_errors("404"),
-                    },
-                }
-            },
-            "/comments/{comment_id}/report": {
-                "post": {
-                    "summary": "A reader reports a published comment (once per reader; "
-                    "rate-limited per address).",
-                    "tags": ["intake"],
-                    "parameters": [_path_id()],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            media: {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["reason"],
-                                    "properties": {
-                                        "reason": {
-                                            "type": "string",
-                                            "enum": ["spam", "abuse", "off_topic", "other"],
-                                        },
-                                        "detail": {"type": "string", "maxLength": 500},
-                                        "redirect_to": {"type": "string"},
-                                    },
-                                }
-                            }
-                            for media in (
-                                "application/json",
-                                "application/x-www-form-urlencoded",
-                            )
-                        },
-                    },
-                    "responses": {
-                        "201": _json({"type": "object"}, "Reported (a page for form posts)."),
-                        "303": {"description": "Form posts: back to the article."},
-                        **_errors("400", "404", "409", "415", "422", "429"),
-                    },
-                }
-            },
-            "/comments/form-token": {
-                "get": {
-                    "summary": "A signed form token and the honeypot field's name.",
-                    "tags": ["intake"],
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "required": ["field", "token", "honeypot_field"],
-                                "properties": {
-                                    "field": {"type": "string"},
-                                    "token": {"type": "string"},
-                                    "honeypot_field": {"type": "string"},
-                                },
-                            },
-                            "The token.",
-                        )
-                    },
-                }
-            },
-            "/articles/{article_id}/comments": {
-                "get": {
-                    "summary": "An article's approved comments, threaded, paginated (ETag).",
-                    "tags": ["publishing"],
-                    "parameters": [
-                        {
-                            "name": "article_id",
-                            "in": "path",
-                            "required": True,
-                            "schema": {
-                                "type": "string",
-                                "pattern": "^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$",
-                            },
-                        },
-                        {
-                            "name": "order",
-                            "in": "query",
-                            "schema": {"type": "string", "enum": ["oldest", "newest"]},
-                        },
-                        {"name": "page", "in": "query", "schema": {"type": "integer"}},
-                        {"name": "per_page", "in": "query", "schema": {"type": "integer"}},
-                        {
-                            "name": "after",
-                            "in": "query",
-                            "description": "Keyset paging: continue after this top-level "
-                            "comment (the answer's next link); page is then ignored.",
-                            "schema": {"type": "integer", "minimum": 0},
-                        },
-                    ],
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "required": ["article_id", "page", "per_page", "total"],
-                                "properties": {
-                                    "article_id": {"type": "string"},
-                                    "order": {"type": "string"},
-                                    "page": {"type": "integer"},
-                                    "per_page": {"type": "integer"},
-                                    "pages": {"type": "integer"},
-                                    "total": {"type": "integer"},
-                                    "comment_count": {"type": "integer"},
-                                    "next": {"type": ["string", "null"]},
-                                    "replies_truncated": {"type": "boolean"},
-                                    "comments": {"type": "array", "items": {"type": "object"}},
-                                },
-                            },
-                            "One page of top-level comments with their replies.",
-                        ),
-                        "304": {"description": "Not modified (If-None-Match)."},
-                        **_errors("404", "422"),
-                    },
-                }
-            },
-            "/healthz": {
-                "get": {
-                    "summary": "Liveness.",
-                    "tags": ["operations"],
-                    "responses": {"200": _json({"type": "object"}, "Alive.")},
-                }
-            },
-            "/readyz": {
-                "get": {
-                    "summary": "Readiness: database reachable, model loaded, model version.",
-                    "tags": ["operations"],
-                    "responses": {
-                        "200": _json({"type": "object"}, "Ready."),
-                        "503": _json({"type": "object"}, "Not ready."),
-                    },
-                }
-            },
-            "/api/v1/reviews": {
-                "get": _moderator(
-                    "A tab of the queue (pending, reported, approved, spam, rejected, all): "
-                    "search by text, author, email, address, article; filter by reason and "
-                    "score; pages by cursor (next_cursor) or number; counts per tab.",
-                    {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "required": ["total", "items", "counts", "next_cursor"],
-                                "properties": {
-                                    "total": {"type": "integer"},
-                                    "total_capped": {"type": "boolean"},
-                                    "counts": {
-                                        "type": "object",
-                                        "additionalProperties": {"type": "integer"},
-                                    },
-                                    "count_cap": {"type": "integer"},
-                                    "page": {"type": "integer"},
-                                    "per_page": {"type": "integer"},
-                                    "next_cursor": {"type": ["string", "null"]},
-                                    "items": {"type": "array", "items": _ref("QueueItem")},
-                                },
-                            },
-                            "The queue.",
-                        ),
-                        **_errors("422"),
-                    },
-                    parameters=[
-                        {
-                            "name": "status",
-                            "in": "query",
-                            "schema": {
-                                "type": "string",
-                                "enum": [
-                                    "pending",
-                                    "reported",
-                                    "approved",
-                                    "spam",
-                                    "rejected",
-                                    "all",
-                                ],
-                            },
-                        },
-                        {"name": "q", "in": "query", "schema": {"type": "string"}},
-                        {"name": "author", "in": "query", "schema": {"type": "string"}},
-                        {"name": "email", "in": "query", "schema": {"type": "string"}},
-                        {"name": "ip", "in": "query", "schema": {"type": "string"}},
-                        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-                        {"name": "article", "in": "query", "schema": {"type": "string"}},
-                        {"name": "reason", "in": "query", "schema": {"type": "string"}},
-                        {"name": "min_score", "in": "query", "schema": {"type": "number"}},
-                        {"name": "max_score", "in": "query", "schema": {"type": "number"}},
-                        {
-                            "name": "sort",
-                            "in": "query",
-                            "schema": {"type": "string", "enum": ["priority", "age"]},
-                        },
-                        {"name": "page", "in": "query", "schema": {"type": "integer"}},
-                        {"name": "per_page", "in": "query", "schema": {"type": "integer"}},
-                    ],
-                )
-            },
-            "/api/v1/reviews/claim": {
-                "post": _moderator(
-                    "Lease the next N items.",
-                    {
-                        "200": _json(
-                            {"type": "object", "properties": {"items": {"type": "array"}}},
-                            "The leased items.",
-                        ),
-                        **_errors("400", "422"),
-                    },
-                    requestBody=_body(ClaimNextIn),
-                )
-            },
-            "/api/v1/reviews/{comment_id}/claim": {
-                "post": _moderator(
-                    "Lease one item.",
-                    {"200": _json(_ref("QueueItem"), "Leased."), **_errors("404", "409")},
-                    parameters=[_path_id()],
-                )
-            },
-            "/api/v1/reviews/{comment_id}/release": {
-                "post": _moderator(
-                    "Give a lease back.",
-                    {"200": _json(_ref("QueueItem"), "Released."), **_errors("404")},
-                    parameters=[_path_id()],
-                )
-            },
-            "/api/v1/reviews/{comment_id}/decision": {
-                "post": _moderator(
-                    "Decide any comment: approve, reject as spam, reject as abuse, or send "
-                    "back to review (hold). Changing a decided comment needs the version "
-                    "seen and a reason.",
-                    {
-                        "200": _json({"type": "object"}, "Decided."),
-                        **_errors("400", "404", "409", "422"),
-                    },
-                    parameters=[_path_id()],
-                    requestBody=_body(DecisionIn),
-                )
-            },
-            "/api/v1/reviews/{comment_id}/undo": {
-                "post": _moderator(
-                    "Undo your latest decision on a comment.",
-                    {
-                        "200": _json({"type": "object"}, "Undone."),
-                        **_errors("400", "404", "409", "422"),
-                    },
-                    parameters=[_path_id()],
-                    requestBody=_body(UndoIn),
-                )
-            },
-            "/api/v1/reviews/bulk": {
-                "post": _moderator(
-                    "One decision for many items.",
-                    {
-                        "200": _json({"type": "object"}, "Per-item results."),
-                        **_errors("400", "422"),
-                    },
-                    requestBody=_body(BulkIn, required=True),
-                )
-            },
-            "/api/v1/comments/{comment_id}/history": {
-                "get": _moderator(
-                    "Model output and every decision on a comment.",
-                    {"200": _json({"type": "object"}, "The history."), **_errors("404")},
-                    parameters=[_path_id()],
-                )
-            },
-            "/v1alpha1/comments:analyze": {
-                "post": {
-                    "summary": "Perspective API: score TOXICITY (abuse head) and SPAM.",
-                    "tags": ["perspective"],
-                    "security": [{"googApiKey": []}],
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": _PERSPECTIVE_REQUEST}},
-                    },
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "required": ["attributeScores"],
-                                "properties": {
-                                    "attributeScores": {"type": "object"},
-                                    "languages": {"type": "array", "items": {"type": "string"}},
-                                    "detectedLanguages": {"type": "array"},
-                                    "clientToken": {"type": "string"},
-                                },
-                            },
-                            "Scores per requested attribute.",
-                        ),
-                        **{
-                            code: _json(_GOOGLE_ERROR, "Google's error envelope.")
-                            for code in ("400", "403", "413", "429", "503")
-                        },
-                    },
-                }
-            },
-            "/v1alpha1/comments:suggestscore": {
-                "post": {
-                    "summary": "Perspective API: a suggested score, kept as a training label.",
-                    "tags": ["perspective"],
-                    "security": [{"googApiKey": []}],
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": {"type": "object"}}},
-                    },
-                    "responses": {
-                        "200": _json({"type": "object"}, "Stored; clientToken echoed."),
-                        **{
-                            code: _json(_GOOGLE_ERROR, "Google's error envelope.")
-                            for code in ("400", "403", "413", "429")
-                        },
-                    },
-                }
-            },
-            "/api/v1/authors/rules": {
-                "post": _moderator(
-                    "Block an author's email or address, trust an email, or lift the rule.",
-                    {
-                        "200": _json({"type": "object"}, "The rule now."),
-                        **_errors("400", "404", "422"),
-                    },
-                    requestBody=_body(AuthorRuleIn),
-                )
-            },
-            "/api/v1/moderators": {
-                "get": _moderator(
-                    "Moderator accounts (admins only).",
-                    {"200": _json({"type": "object"}, "The accounts.")},
-                )
-            },
-            "/api/v1/models": {
-                "get": _moderator(
-                    "The active model version (recorded in the database, followed by every "
-                    "instance), the one this worker serves, the known versions and the latest "
-                    "activations.",
-                    {"200": _json(_MODELS, "The model versions.")},
-                )
-            },
-            "/api/v1/models/active": {
-                "put": _moderator(
-                    "Activate a model version (admins only): it is verified, stored in the "
-                    "database with its files, and served by every instance within its reload "
-                    "interval.",
-                    {
-                        "200": _json(_MODELS, "Activated."),
-                        **_errors("400", "415", "422"),
-                    },
-                    requestBody=_body(ActivateIn, required=True),
-                )
-            },
-            "/api/v1/stats": {
-                "get": _moderator(
-                    "The dashboard's figures: comments per day by status, backlog and oldest "
-                    "pending at each day's end, median time to decision, decisions per "
-                    "moderator, and overturned automatic decisions per model version.",
-                    {"200": _json(_STATS, "The figures."), **_errors("400")},
-                    parameters=[
-                        {
-                            "name": "days",
-                            "in": "query",
-                            "required": False,
-                            "description": "UTC days up to today (default 30).",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 90},
-                        }
-                    ],
-                )
-            },
+            **_intake_paths(),
+            **_publishing_paths(),
+            **_operations_paths(),
+            **_moderators_paths(),
+            **_perspective_paths(),
         },
     }
 
