@@ -41,7 +41,7 @@ def pre_fork(server, worker):  # type: ignore[no-untyped-def]
 
 def post_fork(server, worker):  # type: ignore[no-untyped-def]
     """Give each worker its own database connections (never share the master's)."""
-    from moderation.db import get_engine
+    from moderation.web.database import get_engine
 
     get_engine(worker.app.wsgi()).dispose(close=False)
 

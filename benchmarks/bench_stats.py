@@ -22,9 +22,10 @@ from typing import Any
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
-from moderation import db, migrate
 from moderation.services import stats
-from moderation.tables import Comment, Decision, Moderator, Prediction
+from moderation.storage import migrate
+from moderation.storage.tables import Comment, DecisionRecord, Moderator, Prediction
+from moderation.web import database as db
 
 CHUNK = 20_000
 
@@ -122,7 +123,7 @@ def fill(engine: Any, n: int, now: datetime) -> None:
             )
         with engine.begin() as connection:
             connection.execute(insert(Comment), comments)
-            connection.execute(insert(Decision), decisions)
+            connection.execute(insert(DecisionRecord), decisions)
             connection.execute(insert(Prediction), predictions)
     with engine.begin() as connection:
         connection.execute(text("ANALYZE"))  # both databases: plan with the real sizes

@@ -2,7 +2,7 @@
 
 One route, ``POST /comments``: read the JSON body, open a new SQLAlchemy session, add one row
 holding the comment's fields, flush, commit, answer a small 201 JSON. No validation, rules, model
-or rate limits. The engine is the service's own (``moderation.db.make_engine``), so both run
+or rate limits. The engine is the service's own (``moderation.storage.db.make_engine``), so both run
 with the same database settings (SQLite: WAL, ``synchronous`` as the service's
 (``REFERENCE_SQLITE_SYNCHRONOUS``, FULL by default), ``BEGIN IMMEDIATE``; PostgreSQL: the same
 pool and timeouts).
@@ -21,7 +21,7 @@ from sqlalchemy import DateTime, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from werkzeug.wrappers import Response
 
-from moderation.db import make_engine
+from moderation.storage.db import make_engine
 
 
 class Base(DeclarativeBase):

@@ -10,7 +10,7 @@ from flask import Flask
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: config, logging, database, scorer, error handlers, blueprints."""
-    from moderation import db, deadline, logs, metrics, ratelimit, retention, security
+    from moderation import deadline, logs, metrics, ratelimit, retention, security
     from moderation.config import load_config
     from moderation.services import scoring
     from moderation.web import (
@@ -25,6 +25,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         reports,
         stats,
     )
+    from moderation.web import database as db
     from moderation.web.auth import csrf
     from moderation.web.errors import register_error_handlers
 

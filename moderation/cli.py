@@ -144,9 +144,9 @@ def train(
 
     extra = []
     if moderator_labels:
-        from moderation.db import get_session
         from moderation.services.feedback import feedback_examples
         from moderation.services.review_queue import moderator_labels as labels_from
+        from moderation.web.database import get_session
 
         with _app(SCORER_BACKEND="fixed").app_context():
             extra = labels_from(get_session()) + feedback_examples(get_session())
@@ -429,7 +429,7 @@ def _app(**overrides: Any) -> Flask:
 @contextlib.contextmanager
 def _session() -> Iterator[Session]:
     """A database session of the configured app, for one command."""
-    from moderation.db import get_session
+    from moderation.web.database import get_session
 
     with _app(SCORER_BACKEND="fixed").app_context():
         yield get_session()
@@ -444,8 +444,8 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True, help="The migration to upgrade to.")
 def db_upgrade(revision: str) -> None:
     """Apply migrations to the configured database (MODERATION_DATABASE_URL)."""
-    from moderation.db import get_engine
-    from moderation.migrate import upgrade
+    from moderation.storage.migrate import upgrade
+    from moderation.web.database import get_engine
 
     app = _app(SCORER_BACKEND="fixed")
     engine = get_engine(app)
@@ -469,8 +469,8 @@ def db_seed(comments: int, pending: int, batch: int, articles: int) -> None:
     (benchmarks/bench_queue.py). Never on a production database: the rows are made up."""
     import time
 
-    from moderation.db import get_engine
-    from moderation.seed import seed_comments
+    from moderation.storage.seed import seed_comments
+    from moderation.web.database import get_engine
 
     if comments < 0 or batch < 1 or articles < 1 or not 0 <= pending <= comments:
         raise click.BadParameter("need 0 <= pending <= comments, batch >= 1, articles >= 1")
@@ -511,8 +511,8 @@ def site_key_create(name: str, long_key: bool) -> None:
     """Create a key for site NAME and print it (it is shown only once)."""
     from sqlalchemy.exc import IntegrityError
 
-    from moderation.db import get_session
     from moderation.services.sitekeys import create_site_key
+    from moderation.web.database import get_session
 
     app = _app(SCORER_BACKEND="fixed")
     with app.app_context():
@@ -540,8 +540,8 @@ def site_key_list() -> None:
 @click.argument("name")
 def site_key_revoke(name: str) -> None:
     """Revoke the key of site NAME."""
-    from moderation.db import get_session
     from moderation.services.sitekeys import revoke_site_key
+    from moderation.web.database import get_session
 
     app = _app(SCORER_BACKEND="fixed")
     with app.app_context():
@@ -571,9 +571,9 @@ def labels() -> None:
 @click.option("--limit", default=100, show_default=True, help="At most this many, newest first.")
 def labels_list(site: str | None, status: str | None, limit: int) -> None:
     """List labels: id, state, site, label and the start of the text."""
-    from moderation.db import get_session
     from moderation.services.feedback import list_labels
-    from moderation.tables import SiteKey
+    from moderation.storage.tables import SiteKey
+    from moderation.web.database import get_session
 
     app = _app(SCORER_BACKEND="fixed")
     with app.app_context():
@@ -592,8 +592,8 @@ def labels_list(site: str | None, status: str | None, limit: int) -> None:
 
 
 def _set_label_status(status: str, site: str | None, ids: tuple[int, ...]) -> None:
-    from moderation.db import get_session
     from moderation.services.feedback import set_status
+    from moderation.web.database import get_session
 
     if not ids and site is None:
         raise click.UsageError("give label ids, or --site NAME for all of its pending labels")
@@ -625,8 +625,8 @@ def labels_reject(ids: tuple[int, ...], site: str | None) -> None:
 @click.option("--site", required=True, help="The site key whose labels are deleted.")
 def labels_purge(site: str) -> None:
     """Delete every label of a site key."""
-    from moderation.db import get_session
     from moderation.services.feedback import purge
+    from moderation.web.database import get_session
 
     app = _app(SCORER_BACKEND="fixed")
     with app.app_context():
@@ -658,9 +658,9 @@ def _read_password(confirm: bool) -> str:
 )
 def moderator_create(name: str, role: str) -> None:
     """Create moderator NAME; the password comes from a prompt or the first line of stdin."""
-    from moderation.db import get_session
     from moderation.services.moderators import AccountError, create_moderator
-    from moderation.tables import Role
+    from moderation.storage.tables import Role
+    from moderation.web.database import get_session
 
     password = _read_password(confirm=True)
     app = _app(SCORER_BACKEND="fixed")
@@ -720,8 +720,8 @@ def moderator_reset_password(name: str) -> None:
 @click.argument("name")
 def moderator_token(name: str) -> None:
     """Print a new API token for moderator NAME (send it as Authorization: Bearer ...)."""
-    from moderation.db import get_session
     from moderation.services.moderators import AccountError, create_token
+    from moderation.web.database import get_session
 
     app = _app(SCORER_BACKEND="fixed")
     with app.app_context():
@@ -738,8 +738,8 @@ def moderator_token(name: str) -> None:
 @click.argument("name")
 def moderator_disable(name: str) -> None:
     """Lock moderator NAME out: their sign-in sessions and API tokens stop working at once."""
-    from moderation.db import get_session
     from moderation.services.moderators import AccountError, disable_moderator
+    from moderation.web.database import get_session
 
     app = _app(SCORER_BACKEND="fixed")
     with app.app_context():
@@ -756,8 +756,8 @@ def moderator_disable(name: str) -> None:
 @click.argument("name")
 def moderator_revoke_tokens(name: str) -> None:
     """Revoke every API token of moderator NAME."""
-    from moderation.db import get_session
     from moderation.services.moderators import AccountError, revoke_tokens
+    from moderation.web.database import get_session
 
     app = _app(SCORER_BACKEND="fixed")
     with app.app_context():
@@ -828,8 +828,8 @@ def webhooks_deliver(once: bool, interval: float, if_configured: bool) -> None:
 @webhooks.command("status")
 def webhooks_status() -> None:
     """Count the outbox's pending, delivered and failed (given up) events."""
-    from moderation.db import get_session
     from moderation.services.webhooks import outbox_status
+    from moderation.web.database import get_session
 
     app = _app(SCORER_BACKEND="fixed")
     with app.app_context():
@@ -841,8 +841,8 @@ def webhooks_status() -> None:
 @webhooks.command("retry")
 def webhooks_retry() -> None:
     """Give every failed (given up) event a new round of attempts."""
-    from moderation.db import get_session
     from moderation.services.webhooks import retry_failed
+    from moderation.web.database import get_session
 
     app = _app(SCORER_BACKEND="fixed")
     with app.app_context():
@@ -876,8 +876,9 @@ def privacy_purge(days: int | None, webhook_days: int | None) -> None:
     Run it from cron (e.g. hourly: ``0 * * * * .venv/bin/moderation purge``); the service also
     runs it itself, at most hourly and a bounded amount at a time.
     """
-    from moderation.db import get_session, utcnow
     from moderation.services import privacy
+    from moderation.storage.db import utcnow
+    from moderation.web.database import get_session
 
     app = _app(SCORER_BACKEND="fixed")
     retention = days if days is not None else int(app.config["RETENTION_DAYS"])
@@ -924,8 +925,8 @@ def privacy_erase(email: str | None, ip: str | None) -> None:
     events about the comments are rewritten (undelivered) or deleted (delivered). Give
     --email, --ip or both. Prints what changed, per table.
     """
-    from moderation.db import get_session
     from moderation.services import privacy
+    from moderation.web.database import get_session
 
     if not (email or "").strip() and not (ip or "").strip():
         raise click.UsageError("give --email ADDRESS, --ip ADDRESS or both")
@@ -954,8 +955,8 @@ def privacy_erase(email: str | None, ip: str | None) -> None:
 def privacy_export(email: str, out: Path | None) -> None:
     """Write everything held about the person with this email as JSON: comments with their
     predictions and decisions, feedback labels, and webhook events about the comments."""
-    from moderation.db import get_session
     from moderation.services import privacy
+    from moderation.web.database import get_session
 
     if not email.strip():
         raise click.UsageError("--email must not be blank")

@@ -73,9 +73,9 @@ class _LiveCollector(Collector):
         self.app = app
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from moderation.db import get_session
         from moderation.services.review_queue import queue_stats
         from moderation.services.scoring import get_scorer
+        from moderation.web.database import get_session
 
         depth, age = queue_stats(get_session())
         yield GaugeMetricFamily(

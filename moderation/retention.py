@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from flask import Flask, request
 from sqlalchemy.orm import Session
 
-from moderation.db import EXTENSION as DB_EXTENSION
-from moderation.db import utcnow
 from moderation.services import privacy
+from moderation.storage.db import utcnow
+from moderation.web.database import EXTENSION as DB_EXTENSION
 
 EXTENSION = "moderation.retention"
 INTERVAL_SECONDS = 3600.0

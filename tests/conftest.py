@@ -25,11 +25,13 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import make_server
 
-from moderation import create_app, db, migrate
+from moderation import create_app
 from moderation.domain.policy import Thresholds
 from moderation.ml import artifacts
 from moderation.ml.features import CommentInput, to_rows
 from moderation.ml.model import build_pipeline
+from moderation.storage import migrate
+from moderation.web import database as db
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = ROOT / "models"

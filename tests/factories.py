@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from moderation.db import utcnow
 from moderation.domain.policy import Status
 from moderation.services.intake import duplicate_key
-from moderation.tables import Comment, Decision, Moderator, Prediction, Role
+from moderation.storage.db import utcnow
+from moderation.storage.tables import Comment, DecisionRecord, Moderator, Prediction, Role
 
 _counter = itertools.count(1)
 
@@ -45,7 +45,7 @@ def make_comment(
     comment.predictions.append(Prediction(model_version="fixed", spam=0.01, abuse=0.01))
     codes = [c for c in comment.reason_codes.split(",") if c]
     comment.decisions.append(
-        Decision(
+        DecisionRecord(
             actor="system",
             status=comment.status,
             reasons=[{"code": c, "detail": ""} for c in codes],
@@ -53,7 +53,7 @@ def make_comment(
     )
     if approved_by is not None:
         comment.decisions.append(
-            Decision(
+            DecisionRecord(
                 actor=approved_by.name,
                 moderator_id=approved_by.id,
                 status=Status.APPROVED,

@@ -18,7 +18,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from moderation.domain.errors import ValidationFailedError
-from moderation.tables import AuthorRule, Moderator
+from moderation.storage.tables import AuthorRule, Moderator
 
 Kind = Literal["email", "ip"]
 RuleAction = Literal["block", "trust"]

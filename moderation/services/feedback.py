@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from moderation.db import utcnow
 from moderation.domain.errors import ModerationError
 from moderation.ml.datasets import Example
-from moderation.tables import FeedbackLabel, SiteKey
+from moderation.storage.db import utcnow
+from moderation.storage.tables import FeedbackLabel, SiteKey
 
 PENDING, ACCEPTED, REJECTED = "pending", "accepted", "rejected"
 STATUSES = (PENDING, ACCEPTED, REJECTED)

@@ -20,7 +20,6 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from moderation.db import utcnow
 from moderation.domain.errors import DuplicateCommentError, FloodError, ValidationFailedError
 from moderation.domain.policy import (
     Reason,
@@ -40,8 +39,8 @@ from moderation.ml.signals import content_signals
 from moderation.schemas import CommentIn
 from moderation.services import webhooks
 from moderation.services.scoring import Scorer, Scores
-from moderation.tables import Comment
-from moderation.tables import Decision as DecisionRow
+from moderation.storage.db import utcnow
+from moderation.storage.tables import Comment, DecisionRecord
 
 log = logging.getLogger(__name__)
 
@@ -197,12 +196,12 @@ def _trusted(session: Session, email: str, needed: int) -> bool:
     approved_by_people = session.scalar(
         select(func.count(func.distinct(Comment.id)))
         .select_from(Comment)
-        .join(DecisionRow, DecisionRow.comment_id == Comment.id)
+        .join(DecisionRecord, DecisionRecord.comment_id == Comment.id)
         .where(
             Comment.email == email,
             Comment.status == Status.APPROVED,
-            DecisionRow.moderator_id.is_not(None),
-            DecisionRow.status == Status.APPROVED,
+            DecisionRecord.moderator_id.is_not(None),
+            DecisionRecord.status == Status.APPROVED,
         )
     )
     return (approved_by_people or 0) >= needed

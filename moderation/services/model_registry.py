@@ -26,9 +26,9 @@ from pathlib import Path, PurePosixPath
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from moderation.db import utcnow
 from moderation.ml.artifacts import MANIFEST, ArtifactError, ModelStore, sha256_file
-from moderation.tables import ModelActivation, ModelVersion
+from moderation.storage.db import utcnow
+from moderation.storage.tables import ModelActivation, ModelVersion
 
 # Files of a version folder larger than this are not stored (a version is ~5-15 MB).
 _MAX_FILE_BYTES = 200 << 20

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from moderation.db import utcnow
 from moderation.domain.errors import ModerationError
 from moderation.services.credentials import digest
-from moderation.tables import ApiToken, Moderator, Role
+from moderation.storage.db import utcnow
+from moderation.storage.tables import ApiToken, Moderator, Role
 
 _TOKEN_PREFIX = "modtok_"  # noqa: S105 - a prefix, not a secret
 MIN_PASSWORD = 8

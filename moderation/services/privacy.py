@@ -53,8 +53,14 @@ from sqlalchemy import (
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, selectinload
 
-from moderation.db import utcnow
-from moderation.tables import Comment, Decision, FeedbackLabel, FormTokenUse, WebhookEvent
+from moderation.storage.db import utcnow
+from moderation.storage.tables import (
+    Comment,
+    DecisionRecord,
+    FeedbackLabel,
+    FormTokenUse,
+    WebhookEvent,
+)
 
 ERASED = "(erased)"
 # Form tokens live a day (MODERATION_FORM_TOKEN_MAX_AGE); their spent record, two.
@@ -345,15 +351,17 @@ def erase(
     changed_decisions: list[dict[str, Any]] = []
     for chunk in _chunks(ids):
         for decision in session.execute(
-            select(Decision.id, Decision.reasons).where(Decision.comment_id.in_(chunk))
+            select(DecisionRecord.id, DecisionRecord.reasons).where(
+                DecisionRecord.comment_id.in_(chunk)
+            )
         ):
             scrubbed = _scrub_reasons(list(decision.reasons or []), needles)
             if scrubbed is not None:
                 changed_decisions.append({"id": decision.id, "reasons": scrubbed})
     if changed_decisions:
         # ORM bulk UPDATE by primary key: one executemany, JSON bound as the column's type.
-        session.execute(update(Decision), changed_decisions)
-        _expire(session, Decision, [d["id"] for d in changed_decisions])
+        session.execute(update(DecisionRecord), changed_decisions)
+        _expire(session, DecisionRecord, [d["id"] for d in changed_decisions])
     report.decisions = len(changed_decisions)
 
     events = _events_about(session, ids)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from moderation.domain.policy import Status
-from moderation.tables import Comment
+from moderation.storage.tables import Comment
 
 Order = Literal["oldest", "newest"]
 

@@ -15,10 +15,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from moderation.db import utcnow
 from moderation.domain.errors import ConflictError, NotFoundError, ValidationFailedError
 from moderation.domain.policy import Status
-from moderation.tables import Comment, Report
+from moderation.storage.db import utcnow
+from moderation.storage.tables import Comment, Report
 
 REASONS = {
     "spam": "Spam or advertising",

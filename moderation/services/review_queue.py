@@ -31,7 +31,6 @@ from sqlalchemy import Select, and_, func, literal, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from moderation.db import utcnow
 from moderation.domain.errors import (
     ConflictError,
     ForbiddenError,
@@ -40,14 +39,8 @@ from moderation.domain.errors import (
 )
 from moderation.domain.policy import Reason, Status
 from moderation.ml.datasets import Example
-from moderation.tables import (
-    Comment,
-    Decision,
-    Moderator,
-    Prediction,
-    Report,
-    Role,
-)
+from moderation.storage.db import utcnow
+from moderation.storage.tables import Comment, DecisionRecord, Moderator, Prediction, Report, Role
 
 DEFAULT_LEASE = timedelta(minutes=5)
 Sort = Literal["priority", "age"]
@@ -493,7 +486,7 @@ def decide(
     reason: str | None = None,
     version: int | None = None,
     now: datetime | None = None,
-) -> Decision:
+) -> DecisionRecord:
     """Record a moderator's decision on a comment, pending or not.
 
     A pending comment is decided as it is (unless another moderator holds it). Any other
@@ -551,7 +544,7 @@ def decide(
             .execution_options(synchronize_session=False)
         )
         comment.open_reports = 0
-    decision = Decision(
+    decision = DecisionRecord(
         actor=moderator.name,
         moderator_id=moderator.id,
         status=status,
@@ -562,7 +555,7 @@ def decide(
     return decision
 
 
-def _apply(session: Session, comment: Comment, decision: Decision, now: datetime) -> None:
+def _apply(session: Session, comment: Comment, decision: DecisionRecord, now: datetime) -> None:
     # The comment keeps the reason codes of its automatic decision: the queue filters and
     # explains by what held it, not by "moderator" or "undo".
     try:
@@ -577,7 +570,7 @@ def _apply(session: Session, comment: Comment, decision: Decision, now: datetime
         raise ConflictError() from exc
 
 
-def _effective_human_decisions(comment: Comment) -> list[Decision]:
+def _effective_human_decisions(comment: Comment) -> list[DecisionRecord]:
     """Human decisions that still stand, oldest first (undone ones and undos removed)."""
     undone = {d.undoes_id for d in comment.decisions if d.undoes_id is not None}
     return [
@@ -595,7 +588,7 @@ def undo(
     decision_id: int | None = None,
     version: int | None = None,
     now: datetime | None = None,
-) -> Decision:
+) -> DecisionRecord:
     """Undo the latest standing human decision: the comment goes back to review.
 
     Moderators undo their own decisions; admins anyone's.
@@ -618,7 +611,7 @@ def undo(
         )
     if target.moderator_id != moderator.id and moderator.role is not Role.ADMIN:
         raise ForbiddenError("Only an admin can undo another moderator's decision.")
-    decision = Decision(
+    decision = DecisionRecord(
         actor=moderator.name,
         moderator_id=moderator.id,
         status=Status.PENDING,
@@ -680,16 +673,16 @@ def decide_many(
     return results
 
 
-def latest_decisions(session: Session, comment_ids: Sequence[int]) -> list[Decision]:
+def latest_decisions(session: Session, comment_ids: Sequence[int]) -> list[DecisionRecord]:
     """The newest decision row of each of these comments."""
     if not comment_ids:
         return []
     newest = (
-        select(func.max(Decision.id))
-        .where(Decision.comment_id.in_(comment_ids))
-        .group_by(Decision.comment_id)
+        select(func.max(DecisionRecord.id))
+        .where(DecisionRecord.comment_id.in_(comment_ids))
+        .group_by(DecisionRecord.comment_id)
     )
-    return list(session.scalars(select(Decision).where(Decision.id.in_(newest))).all())
+    return list(session.scalars(select(DecisionRecord).where(DecisionRecord.id.in_(newest))).all())
 
 
 def history(session: Session, comment_id: int) -> dict[str, Any]:
@@ -746,7 +739,7 @@ def moderator_labels(session: Session) -> list[Example]:
     """Training labels from moderators: per comment, the latest decision that still stands."""
     comments = session.scalars(
         select(Comment)
-        .where(Comment.decisions.any(Decision.moderator_id.is_not(None)))
+        .where(Comment.decisions.any(DecisionRecord.moderator_id.is_not(None)))
         .options(selectinload(Comment.decisions))
         .execution_options(populate_existing=True)
     ).all()

@@ -14,12 +14,12 @@ import sklearn
 from flask import Flask, current_app
 from sqlalchemy import Engine
 
-from moderation.db import get_engine
 from moderation.domain.policy import HEADS, Thresholds
 from moderation.ml.artifacts import ArtifactError, ModelArtifact, ModelStore
 from moderation.ml.features import CommentInput, to_rows
 from moderation.ml.model import CompiledHead, Contribution, explain, predict_many
 from moderation.services import model_registry
+from moderation.web.database import get_engine
 
 Scores = dict[str, float]
 log = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from moderation.db import utcnow
 from moderation.services.credentials import digest
-from moderation.tables import SiteKey
+from moderation.storage.db import utcnow
+from moderation.storage.tables import SiteKey
 
 # 12 lower-case hexadecimal characters: what the WordPress Akismet plugin accepts as a key, and
 # what a host name can carry (akismet-api sends the key as KEY.rest.akismet.com). Site keys

@@ -39,10 +39,10 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Float
 
-from moderation.db import UTCDateTime, utcnow
 from moderation.domain.errors import BadRequestError
 from moderation.domain.policy import Status
-from moderation.tables import Comment, Decision, Moderator, Prediction
+from moderation.storage.db import UTCDateTime, utcnow
+from moderation.storage.tables import Comment, DecisionRecord, Moderator, Prediction
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 90  # at 1M comments a year: 90 days ~1.3 s (SQLite) to 1.6 s (PostgreSQL), a year 5-7 s
@@ -276,7 +276,7 @@ def _stints_ended(rng: DateRange, *, by_moderators: bool = False) -> Any:
     The decision before each leaving one is read by two index look-ups in the select list;
     joining it on ``id = (SELECT max(id) ...)`` makes PostgreSQL hash every decision.
     """
-    leaving, before = aliased(Decision), aliased(Decision)
+    leaving, before = aliased(DecisionRecord), aliased(DecisionRecord)
 
     def previous(value: Any) -> Any:
         return (
@@ -313,9 +313,9 @@ def backlog(session: Session, rng: DateRange) -> list[BacklogPoint]:
     (if it started by then, it is waiting then, and no waiting one started earlier).
     """
     latest = (
-        select(Decision.created_at)
-        .where(Decision.comment_id == Comment.id)
-        .order_by(Decision.id.desc())
+        select(DecisionRecord.created_at)
+        .where(DecisionRecord.comment_id == Comment.id)
+        .order_by(DecisionRecord.id.desc())
         .limit(1)
         .scalar_subquery()
     )
@@ -405,13 +405,14 @@ def decisions_per_moderator(session: Session, rng: DateRange) -> list[tuple[str,
     """Per moderator, their decisions in the range by kind (status given, or ``undo``), most
     active first."""
     kind = case(
-        (Decision.undoes_id.is_not(None), literal("undo")), else_=cast(Decision.status, Text)
+        (DecisionRecord.undoes_id.is_not(None), literal("undo")),
+        else_=cast(DecisionRecord.status, Text),
     )
     rows: list[Any] = _all(
         session.execute(
             select(Moderator.name, kind, func.count())
-            .join(Moderator, Moderator.id == Decision.moderator_id)
-            .where(Decision.created_at >= rng.start, Decision.created_at < rng.end)
+            .join(Moderator, Moderator.id == DecisionRecord.moderator_id)
+            .where(DecisionRecord.created_at >= rng.start, DecisionRecord.created_at < rng.end)
             .group_by(Moderator.name, kind)
         )
     )
@@ -435,7 +436,7 @@ def overturns(session: Session, rng: DateRange) -> list[Overturns]:
     lets PostgreSQL read them by the index on their time rather than hash every decision);
     it is the one with no earlier decision on its comment.
     """
-    first, earlier = aliased(Decision), aliased(Decision)
+    first, earlier = aliased(DecisionRecord), aliased(DecisionRecord)
     is_first = ~(
         select(earlier.id)
         .where(earlier.comment_id == first.comment_id, earlier.id < first.id)

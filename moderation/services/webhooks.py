@@ -97,9 +97,10 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from moderation.db import EXTENSION, utcnow
 from moderation.domain.policy import Status
-from moderation.tables import Comment, WebhookEvent
+from moderation.storage.db import utcnow
+from moderation.storage.tables import Comment, WebhookEvent
+from moderation.web.database import EXTENSION
 
 log = logging.getLogger(__name__)
 

@@ -55,7 +55,6 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from moderation.db import begin_reading, get_session, utcnow
 from moderation.domain.policy import Status, decide
 from moderation.domain.rules import blocked_reasons
 from moderation.ml.features import CommentInput
@@ -64,7 +63,9 @@ from moderation.services.feedback import feedback_counts, record_label
 from moderation.services.intake import score_safely, settings_from_config, thresholds_for
 from moderation.services.scoring import get_scorer
 from moderation.services.sitekeys import find_site_key
-from moderation.tables import SiteKey
+from moderation.storage.db import begin_reading, utcnow
+from moderation.storage.tables import SiteKey
+from moderation.web.database import get_session
 
 bp = Blueprint("akismet", __name__)
 log = logging.getLogger(__name__)

@@ -11,15 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from moderation.db import get_session
 from moderation.domain.errors import BadRequestError, NotFoundError, ValidationFailedError
 from moderation.services import authors, webhooks
 from moderation.services import review_queue as rq
 from moderation.services.intake import settings_from_config, thresholds_for
 from moderation.services.reasons import plain, score_lines
 from moderation.services.scoring import get_scorer
-from moderation.tables import Comment, Decision, Moderator, Prediction, Role
+from moderation.storage.tables import Comment, DecisionRecord, Moderator, Prediction, Role
 from moderation.web.auth import current_moderator, require
+from moderation.web.database import get_session
 from moderation.web.links import article_url
 from moderation.web.query import int_arg
 
@@ -352,7 +352,7 @@ def decide(comment_id: int) -> Response:
     return _committed(session, decision)
 
 
-def _committed(session: Session, decision: Decision) -> Response:
+def _committed(session: Session, decision: DecisionRecord) -> Response:
     """Commit a moderator's decision with its webhook event, count it, answer with the item."""
     webhooks.enqueue_status(session, decision.comment)  # the outbox: in the same transaction
     session.commit()

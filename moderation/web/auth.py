@@ -13,11 +13,11 @@ from typing import Any, TypeVar
 from flask import g, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from moderation.db import get_session
 from moderation.domain.errors import ForbiddenError, UnauthorizedError
 from moderation.security import bearer_token
 from moderation.services.moderators import moderator_for_token
-from moderation.tables import Moderator, Role
+from moderation.storage.tables import Moderator, Role
+from moderation.web.database import get_session
 
 csrf = CSRFProtect()
 F = TypeVar("F", bound=Callable[..., Any])

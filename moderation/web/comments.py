@@ -23,7 +23,6 @@ from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
 from moderation import deadline
-from moderation.db import begin_reading, begin_writing, get_session
 from moderation.domain.errors import (
     BadRequestError,
     ModerationError,
@@ -48,7 +47,9 @@ from moderation.services.intake import (
 from moderation.services.publishing import article_comments, public_comment
 from moderation.services.scoring import get_scorer, scores_json
 from moderation.services.sitekeys import find_site_key
-from moderation.tables import Comment, SiteKey
+from moderation.storage.db import begin_reading, begin_writing
+from moderation.storage.tables import Comment, SiteKey
+from moderation.web.database import get_session
 from moderation.web.errors import wants_html
 from moderation.web.query import int_arg
 

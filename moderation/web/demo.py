@@ -13,18 +13,18 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, request
 from werkzeug.wrappers import Response
 
-from moderation.db import get_session
 from moderation.domain.errors import NotFoundError
 from moderation.domain.policy import Status
 from moderation.domain.rules import public_status
 from moderation.services.publishing import MAX_DEPTH, article_comments
-from moderation.tables import Comment
+from moderation.storage.tables import Comment
 from moderation.web.comments import (
     FORM_TOKEN_FIELD,
     _author_may_see,
     new_form_token,
     saved_author,
 )
+from moderation.web.database import get_session
 
 bp = Blueprint("demo", __name__, url_prefix="/demo")
 

@@ -134,7 +134,7 @@ def _stop_deadline() -> None:
 
 
 def _drop_connections(app: Flask) -> None:
-    from moderation import db
+    from moderation.web import database as db
 
     try:
         db.get_engine(app).dispose()

@@ -6,8 +6,9 @@ from importlib.metadata import version
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from moderation import db, ratelimit
+from moderation import ratelimit
 from moderation.services.scoring import EXTENSION as SCORER
+from moderation.web import database as db
 
 bp = Blueprint("health", __name__)
 

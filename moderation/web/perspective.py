@@ -97,7 +97,6 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from moderation import deadline
-from moderation.db import begin_reading, get_engine, get_session
 from moderation.domain.errors import DeadlineExceededError
 from moderation.ml.features import CommentInput
 from moderation.ml.language import UNDETERMINED
@@ -107,7 +106,9 @@ from moderation.ratelimit import retry_after
 from moderation.services.feedback import LabelCapError, record_label
 from moderation.services.scoring import get_scorer
 from moderation.services.sitekeys import find_site_key
-from moderation.tables import SiteKey
+from moderation.storage.db import begin_reading
+from moderation.storage.tables import SiteKey
+from moderation.web.database import get_engine, get_session
 
 bp = Blueprint("perspective", __name__, url_prefix="/v1alpha1")
 log = logging.getLogger(__name__)

@@ -13,10 +13,10 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, render_template, request
 from werkzeug.wrappers import Response
 
-from moderation.db import get_session
 from moderation.domain.errors import BadRequestError, NotFoundError, UnsupportedMediaTypeError
 from moderation.ratelimit import limiter
 from moderation.services import reports
+from moderation.web.database import get_session
 from moderation.web.errors import wants_html
 
 bp = Blueprint("reports", __name__)

@@ -17,11 +17,11 @@ from typing import Any
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from moderation.db import get_session
 from moderation.domain.errors import BadRequestError
 from moderation.services import stats as service
-from moderation.tables import Role
+from moderation.storage.tables import Role
 from moderation.web.auth import current_moderator, require
+from moderation.web.database import get_session
 
 bp = Blueprint("stats", __name__)
 

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from moderation.services.sitekeys import create_site_key, revoke_site_key
-from moderation.tables import Comment, FeedbackLabel, Prediction
+from moderation.storage.tables import Comment, FeedbackLabel, Prediction
 
 pytestmark = pytest.mark.functional
 

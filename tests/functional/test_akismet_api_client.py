@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from moderation.db import get_session
 from moderation.services.sitekeys import create_site_key
+from moderation.web.database import get_session
 from tests.conftest import IN_CI, served, sqlite_app
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]

@@ -11,10 +11,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
-from moderation.db import utcnow
 from moderation.domain.policy import Status
 from moderation.services.publishing import MAX_DEPTH
-from moderation.tables import Comment
+from moderation.storage.db import utcnow
+from moderation.storage.tables import Comment
 from tests.factories import make_comment
 
 pytestmark = pytest.mark.functional

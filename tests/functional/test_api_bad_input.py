@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from moderation.tables import Comment, Decision, Prediction
+from moderation.storage.tables import Comment, DecisionRecord, Prediction
 from tests.factories import make_comment
 
 pytestmark = pytest.mark.functional
@@ -52,7 +52,7 @@ def counts(session: Session) -> Counts:
     """Rows in comments, predictions and decisions."""
     comments, predictions, decisions = (
         session.scalar(select(func.count()).select_from(table)) or 0
-        for table in (Comment, Prediction, Decision)
+        for table in (Comment, Prediction, DecisionRecord)
     )
     return comments, predictions, decisions
 

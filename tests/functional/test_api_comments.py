@@ -13,9 +13,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from moderation.db import utcnow
 from moderation.domain.policy import Status
-from moderation.tables import Comment, Decision, Prediction
+from moderation.storage.db import utcnow
+from moderation.storage.tables import Comment, DecisionRecord, Prediction
 from tests.factories import make_comment, make_moderator
 
 pytestmark = pytest.mark.functional
@@ -460,7 +460,7 @@ def test_a_failing_model_sends_the_comment_to_review(app: Flask, db_session: Ses
     assert response.status_code == 201
     assert response.json["status"] == "pending"
     assert count(db_session, Prediction) == 0
-    assert count(db_session, Decision) == 1
+    assert count(db_session, DecisionRecord) == 1
 
 
 def test_the_real_model_decides(make_app: Callable[..., Flask], db_session: Session) -> None:

@@ -19,10 +19,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, text, update
 from werkzeug.test import TestResponse
 
-from moderation.db import get_engine
 from moderation.services.moderators import create_token
 from moderation.services.scoring import DEFAULT_FIXED_THRESHOLDS, FixedScorer, Scorer
-from moderation.tables import Comment, Report
+from moderation.storage.tables import Comment, Report
+from moderation.web.database import get_engine
 from tests.factories import make_comment, make_moderator
 
 pytestmark = pytest.mark.functional

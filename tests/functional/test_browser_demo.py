@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from moderation.db import get_session
 from moderation.services.moderators import create_moderator
-from moderation.tables import Role
+from moderation.storage.tables import Role
+from moderation.web.database import get_session
 from tests.conftest import served, sqlite_app
 from tests.functional.test_browser_moderation import CHROMIUM, CHROMIUM_ARGS, _need_browser
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from moderation.db import get_session
+from moderation.web.database import get_session
 from tests.conftest import served, sqlite_app
 from tests.functional.test_browser_moderation import CHROMIUM, CHROMIUM_ARGS, _need_browser
 from tests.functional.test_stats import _populate

@@ -32,8 +32,8 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def _active(url: str) -> str | None:
-    from moderation.db import make_engine
     from moderation.services import model_registry
+    from moderation.storage.db import make_engine
 
     engine = make_engine(url)
     with engine.connect() as connection:

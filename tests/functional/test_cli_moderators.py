@@ -12,10 +12,10 @@ from click.testing import CliRunner
 
 from moderation import create_app
 from moderation.cli import main
-from moderation.db import get_session
 from moderation.services import review_queue as rq
 from moderation.services.feedback import record_label
 from moderation.services.moderators import authenticate, moderator_for_token
+from moderation.web.database import get_session
 from tests.conftest import DATA_DIR
 from tests.factories import make_pending
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, func, select
 
 from moderation.cli import main
-from moderation.tables import SiteKey
+from moderation.storage.tables import SiteKey
 
 pytestmark = pytest.mark.functional
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from moderation.domain.errors import ConflictError
 from moderation.services import review_queue as rq
-from moderation.tables import ApiToken, Comment, Decision, Moderator, Prediction
+from moderation.storage.tables import ApiToken, Comment, DecisionRecord, Moderator, Prediction
 from tests.factories import make_moderator, make_pending
 
 pytestmark = pytest.mark.functional
@@ -36,7 +36,7 @@ def committed(engine: Engine) -> Iterator[sessionmaker[Session]]:
     yield factory
     with factory() as session:
         ids = select(Comment.id).where(Comment.article_id == "concurrency")
-        session.execute(delete(Decision).where(Decision.comment_id.in_(ids)))
+        session.execute(delete(DecisionRecord).where(DecisionRecord.comment_id.in_(ids)))
         session.execute(delete(Prediction).where(Prediction.comment_id.in_(ids)))
         session.execute(delete(Comment).where(Comment.article_id == "concurrency"))
         mods = select(Moderator.id).where(Moderator.name.like("concurrent-%"))
@@ -133,8 +133,8 @@ def test_concurrent_decisions_on_one_item_let_exactly_one_win(
     assert sorted(outcomes) == ["conflict"] * (MODERATORS - 1) + ["won"]
     with committed() as session:
         decisions = session.scalars(
-            select(Decision).where(
-                Decision.comment_id == target.id, Decision.moderator_id.is_not(None)
+            select(DecisionRecord).where(
+                DecisionRecord.comment_id == target.id, DecisionRecord.moderator_id.is_not(None)
             )
         ).all()
     assert len(decisions) == 1

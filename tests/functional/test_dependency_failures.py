@@ -33,8 +33,10 @@ from sqlalchemy import func
 from sqlalchemy import select as sql_select
 from sqlalchemy.orm import Session
 
-from moderation import create_app, db, migrate
-from moderation.tables import Comment
+from moderation import create_app
+from moderation.storage import migrate
+from moderation.storage.tables import Comment
+from moderation.web import database as db
 from tests.conftest import IN_CI, POSTGRES_URL, _postgres_or_skip
 
 pytestmark = pytest.mark.functional

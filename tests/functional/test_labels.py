@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from moderation import create_app
 from moderation.cli import main
-from moderation.db import get_session
 from moderation.services.feedback import (
     LabelCapError,
     feedback_examples,
@@ -22,7 +21,8 @@ from moderation.services.feedback import (
     set_status,
 )
 from moderation.services.sitekeys import create_site_key
-from moderation.tables import FeedbackLabel
+from moderation.storage.tables import FeedbackLabel
+from moderation.web.database import get_session
 
 pytestmark = pytest.mark.functional
 

@@ -10,9 +10,9 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 
-from moderation import tables  # noqa: F401 - registers the tables
-from moderation.db import Base
-from moderation.migrate import MIGRATIONS, alembic_config
+from moderation.storage import tables  # noqa: F401 - registers the tables
+from moderation.storage.db import Base
+from moderation.storage.migrate import MIGRATIONS, alembic_config
 
 pytestmark = pytest.mark.functional
 

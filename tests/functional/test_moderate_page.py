@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from moderation.domain.policy import Status
-from moderation.tables import Comment
+from moderation.storage.tables import Comment
 from moderation.web.moderate import highlight
 from tests.factories import make_moderator, make_pending
 

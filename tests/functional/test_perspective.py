@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from moderation.services.sitekeys import create_site_key, revoke_site_key
-from moderation.tables import FeedbackLabel, SiteKey
+from moderation.storage.tables import FeedbackLabel, SiteKey
 
 pytestmark = pytest.mark.functional
 

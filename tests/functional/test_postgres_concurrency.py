@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from moderation.db import utcnow
 from moderation.domain.errors import ConflictError, FloodError
 from moderation.domain.rules import IntakeSettings
 from moderation.schemas import CommentIn
 from moderation.services import review_queue as rq
 from moderation.services.intake import RequestMeta, prepare_comment, store_comment
+from moderation.storage.db import utcnow
 from tests.conftest import _postgres_or_skip, fresh_database
 from tests.factories import make_moderator, make_pending
 

@@ -26,11 +26,18 @@ from sqlalchemy.orm import Session
 
 from moderation import create_app, retention
 from moderation.cli import main
-from moderation.db import get_session, utcnow
 from moderation.domain.policy import Status
 from moderation.services import privacy, webhooks
 from moderation.services.feedback import record_label
-from moderation.tables import Comment, Decision, FeedbackLabel, Prediction, WebhookEvent
+from moderation.storage.db import utcnow
+from moderation.storage.tables import (
+    Comment,
+    DecisionRecord,
+    FeedbackLabel,
+    Prediction,
+    WebhookEvent,
+)
+from moderation.web.database import get_session
 from tests.factories import make_comment
 
 pytestmark = pytest.mark.functional
@@ -64,7 +71,13 @@ def snapshot(session: Session) -> dict[tuple[str, int], dict[str, Any]]:
     """Every row of the tables privacy touches, read afresh from the database."""
     session.expire_all()
     rows: dict[tuple[str, int], dict[str, Any]] = {}
-    models: tuple[type[Any], ...] = (Comment, Prediction, Decision, FeedbackLabel, WebhookEvent)
+    models: tuple[type[Any], ...] = (
+        Comment,
+        Prediction,
+        DecisionRecord,
+        FeedbackLabel,
+        WebhookEvent,
+    )
     for model in models:
         found: list[Any] = list(session.scalars(select(model)))
         for obj in found:
@@ -111,7 +124,7 @@ def people(db_session: Session) -> dict[str, Any]:
         status=Status.SPAM,
     )
     ann2.decisions.append(
-        Decision(
+        DecisionRecord(
             actor="system",
             status=Status.SPAM,
             reasons=[
@@ -121,7 +134,7 @@ def people(db_session: Session) -> dict[str, Any]:
         )
     )
     ann2.decisions.append(
-        Decision(
+        DecisionRecord(
             actor="mod",
             status=Status.SPAM,
             reasons=[
@@ -142,7 +155,7 @@ def people(db_session: Session) -> dict[str, Any]:
         parent_id=ann1.id,  # a reply to Ann: the thread must survive her erasure
     )
     bob.decisions.append(
-        Decision(
+        DecisionRecord(
             actor="system",
             status=Status.APPROVED,
             reasons=[{"code": "blocked_domain", "detail": "bob.example"}],
@@ -306,7 +319,9 @@ def test_erase_by_email_anonymises_everything_of_that_person_and_nothing_else(
         assert comment.version == before[("comments", comment_id)]["version"] + 1
     reasons = [
         r
-        for d in db_session.scalars(select(Decision).where(Decision.comment_id.in_(ann)))
+        for d in db_session.scalars(
+            select(DecisionRecord).where(DecisionRecord.comment_id.in_(ann))
+        )
         for r in d.reasons
     ]
     assert {"code": "blocked_email", "detail": privacy.ERASED} in reasons

@@ -13,11 +13,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from moderation import db
 from moderation.domain.policy import Status
 from moderation.services.moderators import create_token
 from moderation.services.review_queue import moderator_labels
-from moderation.tables import Comment, Role
+from moderation.storage.tables import Comment, Role
+from moderation.web import database as db
 from tests.factories import make_comment, make_moderator, make_pending
 from tests.functional.test_moderate_page import _csrf, sign_in
 

@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from moderation.security import CONTENT_SECURITY_POLICY
-from moderation.tables import Comment
+from moderation.storage.tables import Comment
 from tests.factories import make_moderator
 
 pytestmark = pytest.mark.functional

@@ -10,11 +10,11 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from moderation.cli import main
-from moderation.db import make_engine
 from moderation.domain.policy import Status
-from moderation.seed import seed_comments
 from moderation.services import review_queue as rq
-from moderation.tables import Comment, Decision, Prediction
+from moderation.storage.db import make_engine
+from moderation.storage.seed import seed_comments
+from moderation.storage.tables import Comment, DecisionRecord, Prediction
 from tests.conftest import scratch_database
 
 pytestmark = pytest.mark.functional
@@ -42,7 +42,7 @@ def _seed_and_check(engine: Engine) -> None:
         )
         assert sum(by_status.values()) == 1_010
         assert by_status[Status.PENDING] == 110
-        assert session.scalar(select(func.count()).select_from(Decision)) == 1_010
+        assert session.scalar(select(func.count()).select_from(DecisionRecord)) == 1_010
         assert session.scalar(select(func.count()).select_from(Prediction)) == 1_010
         page = rq.list_comments(session, flt=rq.QueueFilter(), limit=50)
         assert len(page.items) == 50

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from moderation.domain.policy import Status
 from moderation.services import stats as service
-from moderation.tables import Comment, Decision, Moderator
+from moderation.storage.tables import Comment, DecisionRecord, Moderator
 from tests.factories import make_comment, make_moderator
 from tests.functional.test_moderate_page import sign_in
 
@@ -45,7 +45,7 @@ def _story(
     comment.predictions[0].model_version = version
     for moderator, status, when, undo in later:
         comment.decisions.append(
-            Decision(
+            DecisionRecord(
                 actor=moderator.name if moderator else "system",
                 moderator_id=moderator.id if moderator else None,
                 status=status,

@@ -27,12 +27,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from moderation import create_app, db
+from moderation import create_app
 from moderation.config import ConfigError, load_config
-from moderation.db import utcnow
 from moderation.services import webhooks
 from moderation.services.moderators import create_token
-from moderation.tables import Comment, WebhookEvent
+from moderation.storage.db import utcnow
+from moderation.storage.tables import Comment, WebhookEvent
+from moderation.web import database as db
 from tests.factories import make_moderator, make_pending
 
 pytestmark = pytest.mark.functional

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 
 from moderation.config import ConfigError, load_config
-from moderation.db import make_engine
+from moderation.storage.db import make_engine
 
 pytestmark = pytest.mark.unit
 

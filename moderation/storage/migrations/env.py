@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from moderation import tables  # noqa: F401 - registers the tables on Base.metadata
-from moderation.db import Base, make_engine
+from moderation.storage import tables  # noqa: F401 - registers the tables on Base.metadata
+from moderation.storage.db import Base, make_engine
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,8 +1,8 @@
 """ORM tables. (The top-level ``models/`` folder holds ML artifacts, not these.)
 
 A comment's scores, model version and automatic decision are stored as append-only facts
-(``Prediction``, ``Decision``) beside the comment; ``Comment.status`` is the current state that
-publishing reads.
+(``Prediction``, ``DecisionRecord``) beside the comment; ``Comment.status`` is the current
+state that publishing reads.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from moderation.db import Base, utcnow
 from moderation.domain.policy import Status
+from moderation.storage.db import Base, utcnow
 
 
 def _by_value(enum: type[StrEnum], name: str) -> Enum:
@@ -85,8 +85,8 @@ class Comment(Base):
     predictions: Mapped[list[Prediction]] = relationship(
         back_populates="comment", order_by="Prediction.id"
     )
-    decisions: Mapped[list[Decision]] = relationship(
-        back_populates="comment", order_by="Decision.id"
+    decisions: Mapped[list[DecisionRecord]] = relationship(
+        back_populates="comment", order_by="DecisionRecord.id"
     )
 
     __table_args__ = (
@@ -128,7 +128,7 @@ class Prediction(Base):
     comment: Mapped[Comment] = relationship(back_populates="predictions")
 
 
-class Decision(Base):
+class DecisionRecord(Base):
     """A decision on a comment: the automatic one at intake, later human ones (append-only).
 
     An undo is a decision too: it restores the status before the decision it ``undoes``.

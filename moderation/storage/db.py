@@ -1,10 +1,10 @@
-"""Database engine, sessions and the declarative base.
+"""The database engine and the declarative base; no Flask (the app's sessions are in
+:mod:`moderation.web.database`).
 
-One session per request, created lazily and closed at teardown; views and CLI commands commit,
-services only flush. SQLite (the embedded default) runs in WAL mode with foreign keys on and
-explicit ``BEGIN IMMEDIATE`` transactions for writers, so concurrent gunicorn workers queue
-for the write lock instead of failing on a lock upgrade; GET requests read in ``DEFERRED``
-transactions, which never wait.
+SQLite (the embedded default) runs in WAL mode with foreign keys on and explicit
+``BEGIN IMMEDIATE`` transactions for writers, so concurrent gunicorn workers queue for the
+write lock instead of failing on a lock upgrade; readers ask for ``DEFERRED`` transactions,
+which never wait.
 """
 
 from __future__ import annotations
@@ -15,13 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, has_request_context, request
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
-
-EXTENSION = "moderation.db"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -154,54 +151,16 @@ def begin_reading(session: Session) -> None:
     session.connection(execution_options={"sqlite_begin": "DEFERRED"})
 
 
-def init_app(app: Flask) -> None:
-    """Create the engine and session factory (no connection is opened here)."""
-    engine = make_engine(
-        app.config["DATABASE_URL"], sqlite_synchronous=app.config["SQLITE_SYNCHRONOUS"]
-    )
-    app.extensions[EXTENSION] = {
-        "engine": engine,
-        "sessionmaker": sessionmaker(bind=engine, expire_on_commit=False),
-    }
-    app.teardown_appcontext(_close_session)
-
-
-def get_engine(app: Flask) -> Engine:
-    """The app's engine."""
-    engine: Engine = app.extensions[EXTENSION]["engine"]
-    return engine
-
-
-def get_session() -> Session:
-    """The current request's (or CLI command's) session, created on first use."""
-    from flask import current_app
-
-    if "db_session" not in g:
-        session = current_app.extensions[EXTENSION]["sessionmaker"]()
-        if has_request_context() and request.method in ("GET", "HEAD", "OPTIONS"):
-            begin_reading(session)
-        g.db_session = session
-    result: Session = g.db_session
-    return result
-
-
-def _close_session(_exc: BaseException | None) -> None:
-    session = g.pop("db_session", None)
-    if session is not None:
-        session.close()
-
-
 # SQLite needs room for its journal: below this much free space, writes are about to fail.
 _MIN_FREE_BYTES = 1 << 20
 
 
-def check(app: Flask) -> str | None:
+def write_problem(engine: Engine) -> str | None:
     """Why the database cannot take a comment now, or ``None`` when it can.
 
     It must answer, and take writes: PostgreSQL not in read-only mode; SQLite's file and
     folder writable, with some free space. Only the error's kind is reported, never its text.
     """
-    engine = get_engine(app)
     try:
         with engine.execution_options(sqlite_begin="DEFERRED").connect() as connection:
             connection.execute(text("SELECT 1"))

@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
 
-from moderation.db import utcnow
 from moderation.domain.policy import Status
-from moderation.tables import Comment
+from moderation.storage.db import utcnow
+from moderation.storage.tables import Comment
 
 _T = Comment.metadata.tables
 _TEXTS = [
