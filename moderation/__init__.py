@@ -12,12 +12,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: config, logging, database, scorer, error handlers, blueprints."""
     from moderation import deadline, logs, metrics, ratelimit, retention, security
     from moderation.config import load_config
-    from moderation.services import scoring
     from moderation.web import (
         akismet,
         api,
         comments,
         demo,
+        extensions,
         health,
         moderate,
         openapi,
@@ -36,7 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     deadline.init_app(app)
     retention.init_app(app)  # after the deadline: a stalled purge cannot hang a request
-    scoring.init_app(app)
+    extensions.init_app(app)
     metrics.init_app(app)
     csrf.init_app(app)
     register_error_handlers(app)

@@ -798,6 +798,7 @@ def webhooks_deliver(once: bool, interval: float, if_configured: bool) -> None:
     import signal
 
     from moderation.services.webhooks import run_deliverer
+    from moderation.web.database import get_sessionmaker
 
     app = _app(SCORER_BACKEND="fixed")
     stop: list[int] = []
@@ -814,7 +815,13 @@ def webhooks_deliver(once: bool, interval: float, if_configured: bool) -> None:
             signal.pause()
         return
     try:
-        report = run_deliverer(app, once=once, interval=interval, should_stop=lambda: bool(stop))
+        report = run_deliverer(
+            get_sessionmaker(app),
+            app.config,
+            once=once,
+            interval=interval,
+            should_stop=lambda: bool(stop),
+        )
     except Exception as exc:
         raise click.ClickException(f"delivery failed: {exc}") from exc
     finally:

@@ -74,8 +74,8 @@ class _LiveCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         from moderation.services.review_queue import queue_stats
-        from moderation.services.scoring import get_scorer
         from moderation.web.database import get_session
+        from moderation.web.extensions import get_scorer
 
         depth, age = queue_stats(get_session())
         yield GaugeMetricFamily(

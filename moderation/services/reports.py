@@ -3,7 +3,7 @@
 One report per reader and comment (a reader is a keyed hash of their address, so the address
 itself is not kept); each report raises the comment's ``open_reports``, which puts it on the
 queue's "reported" tab, most reported first, until a moderator decides it (any decision handles
-its reports, see ``review_queue.decide``).
+its reports, see ``review_queue.record_decision``).
 """
 
 from __future__ import annotations

@@ -477,7 +477,7 @@ def _held_by_other(comment: Comment, moderator: Moderator, now: datetime) -> boo
     )
 
 
-def decide(
+def record_decision(
     session: Session,
     *,
     comment_id: int,
@@ -651,7 +651,7 @@ def decide_many(
     for comment_id in dict.fromkeys(comment_ids):
         try:
             with session.begin_nested():
-                decide(
+                record_decision(
                     session,
                     comment_id=comment_id,
                     moderator=moderator,

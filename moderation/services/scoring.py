@@ -1,4 +1,6 @@
-"""Scorers: the interface the services use, the real scikit-learn one and a fixed one."""
+"""Scorers: the interface the services use, the real scikit-learn one, a fixed one, and the
+holder that swaps in a newly activated model (the app keeps it in
+:mod:`moderation.web.extensions`)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import sklearn
-from flask import Flask, current_app
 from sqlalchemy import Engine
 
 from moderation.domain.policy import HEADS, Thresholds
@@ -19,7 +20,6 @@ from moderation.ml.artifacts import ArtifactError, ModelArtifact, ModelStore
 from moderation.ml.features import CommentInput, to_rows
 from moderation.ml.model import CompiledHead, Contribution, explain, predict_many
 from moderation.services import model_registry
-from moderation.web.database import get_engine
 
 Scores = dict[str, float]
 log = logging.getLogger(__name__)
@@ -138,7 +138,6 @@ class FixedScorer:
         return {head: [] for head in HEADS}
 
 
-EXTENSION = "moderation.scorer"
 DEFAULT_FIXED_THRESHOLDS = {"spam": Thresholds(0.5, 0.9), "abuse": Thresholds(0.5, 0.9)}
 
 
@@ -241,20 +240,6 @@ class ScorerHolder:
             self._load(wanted)
         finally:
             self._lock.release()
-
-
-def init_app(app: Flask) -> None:
-    """Load the model once per process; without one, comments wait for review."""
-    holder = ScorerHolder(app.config, get_engine(app))
-    if holder.scorer is None:
-        app.logger.error("no model loaded, every comment will wait for review: %s", holder.error)
-    app.extensions[EXTENSION] = holder
-
-
-def get_scorer() -> Scorer | None:
-    """The current app's scorer, or ``None`` when no model could be loaded."""
-    holder: ScorerHolder = current_app.extensions[EXTENSION]
-    return holder.get()
 
 
 def scores_json(scores: Scores) -> dict[str, Any]:

@@ -93,14 +93,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from flask import Flask, current_app, has_app_context
 from sqlalchemy import case, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from moderation.domain.policy import Status
 from moderation.storage.db import utcnow
 from moderation.storage.tables import Comment, WebhookEvent
-from moderation.web.database import EXTENSION
 
 log = logging.getLogger(__name__)
 
@@ -197,11 +195,6 @@ def event_for(status: Status) -> str:
     return EVENT_FOR_STATUS[status]
 
 
-def configured() -> bool:
-    """Whether the current app sends webhooks (``MODERATION_WEBHOOK_URL`` is set)."""
-    return has_app_context() and bool(current_app.config.get("WEBHOOK_URL"))
-
-
 # Built once: the intake enqueues an event with every comment.
 _EVENTS_TABLE = WebhookEvent.metadata.tables["webhook_events"]
 _INSERT_EVENT = insert(_EVENTS_TABLE).returning(_EVENTS_TABLE.c.id)
@@ -217,19 +210,18 @@ def enqueue(
     event: str,
     comment: Comment,
     *,
+    enabled: bool,
     now: datetime | None = None,
-    enabled: bool | None = None,
 ) -> int | None:
     """Add ``event`` about ``comment`` to the outbox, in the session's transaction (not
     committed: the caller commits it with the change it reports).
 
-    :param enabled: whether webhooks are on; by default, whether the current app has a
-        ``WEBHOOK_URL`` (outside an app context: off).
+    :param enabled: whether webhooks are on (``MODERATION_WEBHOOK_URL`` is set).
     :returns: the new row's id, or ``None`` when webhooks are off.
     """
     if event not in EVENTS:
         raise ValueError(f"unknown webhook event {event!r}")
-    if not (configured() if enabled is None else enabled):
+    if not enabled:
         return None
     if comment.id is None:
         session.flush()
@@ -254,23 +246,23 @@ def enqueue(
 
 
 def enqueue_status(
-    session: Session, comment: Comment, *, now: datetime | None = None
+    session: Session, comment: Comment, *, enabled: bool, now: datetime | None = None
 ) -> int | None:
     """Enqueue the event for the comment's current status (see :func:`enqueue`)."""
-    return enqueue(session, event_for(comment.status), comment, now=now)
+    return enqueue(session, event_for(comment.status), comment, enabled=enabled, now=now)
 
 
 def enqueue_statuses(
-    session: Session, comment_ids: Iterable[int], *, now: datetime | None = None
+    session: Session, comment_ids: Iterable[int], *, enabled: bool, now: datetime | None = None
 ) -> list[int]:
     """Enqueue the event for the current status of each of these comments (bulk decisions)."""
-    if not configured():
+    if not enabled:
         return []
     ids = []
     for comment_id in comment_ids:
         comment = session.get(Comment, comment_id)
         if comment is not None:
-            event_id = enqueue_status(session, comment, now=now)
+            event_id = enqueue_status(session, comment, enabled=True, now=now)
             if event_id is not None:
                 ids.append(event_id)
     return ids
@@ -564,27 +556,28 @@ def retry_failed(session: Session, *, max_attempts: int, now: datetime | None = 
 
 
 def run_deliverer(
-    app: Flask,
+    maker: sessionmaker[Session],
+    config: Mapping[str, Any],
     *,
     once: bool = False,
     interval: float = 2.0,
     should_stop: Callable[[], bool] = lambda: False,
     client: Client | None = None,
 ) -> DeliveryReport:
-    """Deliver the outbox of ``app``'s database until ``should_stop()`` (or one pass, ``once``).
+    """Deliver the outbox of the database of ``maker``'s sessions, with the webhook settings
+    of ``config`` (``WEBHOOK_URL``, ``WEBHOOK_SECRETS``, ...), until ``should_stop()`` (or
+    one pass, ``once``).
 
     A full batch is followed at once by the next one; otherwise the deliverer waits
     ``interval`` seconds. A failing pass (the database away, say) is logged and retried after
     the interval, except with ``once``, where it is raised.
     """
-    config = app.config
     url = config.get("WEBHOOK_URL")
     if not url:
         raise ValueError("MODERATION_WEBHOOK_URL is not set")
     secrets = list(config.get("WEBHOOK_SECRETS") or [])
     if not secrets:
         log.warning("MODERATION_WEBHOOK_SECRETS is empty: webhooks are sent unsigned")
-    maker = app.extensions[EXTENSION]["sessionmaker"]
     total = DeliveryReport()
     while True:
         full = False

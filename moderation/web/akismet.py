@@ -61,11 +61,11 @@ from moderation.ml.features import CommentInput
 from moderation.ml.signals import content_signals
 from moderation.services.feedback import feedback_counts, record_label
 from moderation.services.intake import score_safely, settings_from_config, thresholds_for
-from moderation.services.scoring import get_scorer
 from moderation.services.sitekeys import find_site_key
 from moderation.storage.db import begin_reading, utcnow
 from moderation.storage.tables import SiteKey
 from moderation.web.database import get_session
+from moderation.web.extensions import get_scorer
 
 bp = Blueprint("akismet", __name__)
 log = logging.getLogger(__name__)

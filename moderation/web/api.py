@@ -16,10 +16,10 @@ from moderation.services import authors, webhooks
 from moderation.services import review_queue as rq
 from moderation.services.intake import settings_from_config, thresholds_for
 from moderation.services.reasons import plain, score_lines
-from moderation.services.scoring import get_scorer
 from moderation.storage.tables import Comment, DecisionRecord, Moderator, Prediction, Role
 from moderation.web.auth import current_moderator, require
 from moderation.web.database import get_session
+from moderation.web.extensions import get_scorer, webhooks_enabled
 from moderation.web.links import article_url
 from moderation.web.query import int_arg
 
@@ -341,7 +341,7 @@ def decide(comment_id: int) -> Response:
     """Approve, reject as spam or reject as abuse; ``version`` guards against stale views."""
     body: DecisionIn = _body(DecisionIn)
     session = get_session()
-    decision = rq.decide(
+    decision = rq.record_decision(
         session,
         comment_id=comment_id,
         moderator=_me(),
@@ -354,7 +354,9 @@ def decide(comment_id: int) -> Response:
 
 def _committed(session: Session, decision: DecisionRecord) -> Response:
     """Commit a moderator's decision with its webhook event, count it, answer with the item."""
-    webhooks.enqueue_status(session, decision.comment)  # the outbox: in the same transaction
+    webhooks.enqueue_status(
+        session, decision.comment, enabled=webhooks_enabled()
+    )  # the outbox: in the same transaction
     session.commit()
     current_app.extensions["moderation.metrics"].decided(decision)
     return jsonify({"decision_id": decision.id, "item": item_json(decision.comment)})
@@ -385,7 +387,9 @@ def bulk() -> Response:
     results = rq.decide_many(
         session, comment_ids=body.ids, moderator=_me(), action=body.action, reason=body.reason
     )
-    webhooks.enqueue_statuses(session, [r.comment_id for r in results if r.ok])  # the outbox
+    webhooks.enqueue_statuses(
+        session, [r.comment_id for r in results if r.ok], enabled=webhooks_enabled()
+    )  # the outbox
     session.commit()
     metrics = current_app.extensions["moderation.metrics"]
     for decision in rq.latest_decisions(session, [r.comment_id for r in results if r.ok]):

@@ -36,7 +36,6 @@ from moderation.domain.rules import public_status
 from moderation.ratelimit import limit_intake_by_address, limit_intake_by_site
 from moderation.schemas import KNOWN_FIELDS, CommentIn, errors_from
 from moderation.security import bearer_token
-from moderation.services import webhooks
 from moderation.services.intake import (
     IntakeResult,
     RequestMeta,
@@ -45,12 +44,13 @@ from moderation.services.intake import (
     store_comment,
 )
 from moderation.services.publishing import article_comments, public_comment
-from moderation.services.scoring import get_scorer, scores_json
+from moderation.services.scoring import scores_json
 from moderation.services.sitekeys import find_site_key
 from moderation.storage.db import begin_reading, begin_writing
 from moderation.storage.tables import Comment, SiteKey
 from moderation.web.database import get_session
 from moderation.web.errors import wants_html
+from moderation.web.extensions import get_scorer, webhooks_enabled
 from moderation.web.query import int_arg
 
 bp = Blueprint("comments", __name__)
@@ -432,7 +432,7 @@ def post_comment() -> Response:
         )
         begin_writing(session)
         # The outbox's event is written in the same transaction as the comment.
-        result = store_comment(session, prepared, settings=settings, outbox=webhooks.configured())
+        result = store_comment(session, prepared, settings=settings, outbox=webhooks_enabled())
         session.commit()
     except ModerationError as exc:
         session.rollback()

@@ -34,6 +34,7 @@ from moderation.storage.tables import Moderator
 from moderation.web.api import page_details, queue_filter
 from moderation.web.auth import SESSION_KEY, csrf, current_moderator
 from moderation.web.database import get_session
+from moderation.web.extensions import webhooks_enabled
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
 log = logging.getLogger(__name__)
@@ -240,7 +241,7 @@ def decide_form(comment_id: int) -> Response:
         return redirect(_back(), code=303)
     version_raw = request.form.get("version", "")
     try:
-        decision = rq.decide(
+        decision = rq.record_decision(
             db,
             comment_id=_comment_id(comment_id),
             moderator=moderator,
@@ -248,7 +249,7 @@ def decide_form(comment_id: int) -> Response:
             reason=request.form.get("reason", "")[:500] or None,
             version=int(version_raw) if version_raw.isdigit() else None,
         )
-        webhooks.enqueue_status(db, decision.comment)
+        webhooks.enqueue_status(db, decision.comment, enabled=webhooks_enabled())
         db.commit()
     except ModerationError as exc:
         db.rollback()
@@ -274,7 +275,7 @@ def undo_form(comment_id: int) -> Response:
             moderator=moderator,
             decision_id=int(raw) if raw.isdigit() and len(raw) < 18 else None,
         )
-        webhooks.enqueue_status(db, decision.comment)
+        webhooks.enqueue_status(db, decision.comment, enabled=webhooks_enabled())
         db.commit()
     except ModerationError as exc:
         db.rollback()

@@ -104,11 +104,11 @@ from moderation.ml.language import detect as detect_language
 from moderation.ml.model import Contribution
 from moderation.ratelimit import retry_after
 from moderation.services.feedback import LabelCapError, record_label
-from moderation.services.scoring import get_scorer
 from moderation.services.sitekeys import find_site_key
 from moderation.storage.db import begin_reading
 from moderation.storage.tables import SiteKey
 from moderation.web.database import get_engine, get_session
+from moderation.web.extensions import get_scorer
 
 bp = Blueprint("perspective", __name__, url_prefix="/v1alpha1")
 log = logging.getLogger(__name__)

@@ -67,11 +67,13 @@ def test_train_includes_moderator_labels(database: str, tmp_path: Path) -> None:
         assert alice is not None
         for i, action in enumerate([rq.Action.REJECT_SPAM, rq.Action.APPROVE, rq.Action.APPROVE]):
             item = make_pending(session, content=f"moderated comment {i}")
-            rq.decide(session, comment_id=item.id, moderator=alice, action=action)
+            rq.record_decision(session, comment_id=item.id, moderator=alice, action=action)
         accepted = record_label(session, source="akismet", site=None, content="buy pills", spam=1)
         record_label(session, source="akismet", site=None, content="unreviewed label", spam=1)
         undone = make_pending(session, content="undone")
-        rq.decide(session, comment_id=undone.id, moderator=alice, action=rq.Action.REJECT_SPAM)
+        rq.record_decision(
+            session, comment_id=undone.id, moderator=alice, action=rq.Action.REJECT_SPAM
+        )
         rq.undo(session, comment_id=undone.id, moderator=alice)
         session.commit()
         accepted_id = accepted.id

@@ -107,7 +107,7 @@ def test_concurrent_decisions_on_one_item_let_exactly_one_win(
             session.commit()
             barrier.wait(timeout=30)
             try:
-                rq.decide(
+                rq.record_decision(
                     session,
                     comment_id=target.id,
                     moderator=me,

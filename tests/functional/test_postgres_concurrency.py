@@ -105,7 +105,7 @@ def test_a_release_that_lost_a_race_is_a_409(pg: Engine) -> None:
         assert mine is not None
         loaded = b.get(type(item), comment_id)  # b reads the lease at this version
         assert loaded is not None
-        rq.decide(
+        rq.record_decision(
             a,
             comment_id=comment_id,
             moderator=theirs,
