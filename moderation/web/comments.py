@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 import time
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote
 
 from flask import (
     Blueprint,
@@ -18,11 +17,10 @@ from flask import (
     request,
     url_for,
 )
-from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer
 from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
-from moderation import deadline
 from moderation.domain.errors import (
     BadRequestError,
     ModerationError,
@@ -33,7 +31,6 @@ from moderation.domain.errors import (
 )
 from moderation.domain.policy import Status
 from moderation.domain.rules import public_status
-from moderation.ratelimit import limit_intake_by_address, limit_intake_by_site
 from moderation.schemas import KNOWN_FIELDS, CommentIn, errors_from
 from moderation.security import bearer_token
 from moderation.services.intake import (
@@ -48,14 +45,25 @@ from moderation.services.scoring import scores_json
 from moderation.services.sitekeys import find_site_key
 from moderation.storage.db import begin_reading, begin_writing
 from moderation.storage.tables import Comment, SiteKey
+from moderation.web import deadline
+from moderation.web.commenter import (
+    FORM_TOKEN_FIELD,
+    SAVED_AUTHOR_COOKIES,
+    author_may_see,
+    author_token,
+    form_signer,
+    new_form_token,
+    redirect_target,
+    with_params,
+)
 from moderation.web.database import get_session
 from moderation.web.errors import wants_html
 from moderation.web.extensions import get_scorer, webhooks_enabled
 from moderation.web.query import int_arg
+from moderation.web.ratelimit import limit_intake_by_address, limit_intake_by_site
 
 bp = Blueprint("comments", __name__)
 
-FORM_TOKEN_FIELD = "form_token"  # noqa: S105 - a field name
 MESSAGES = {
     Status.APPROVED: "Your comment has been published.",
     Status.PENDING: "Your comment is awaiting moderation.",
@@ -68,40 +76,10 @@ _MAX_FORM_FIELDS = 50
 # --------------------------------------------------------------------------- tokens
 
 
-def _author_signer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="author-view")
-
-
-def _form_signer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="form-token")
-
-
-def author_token(comment_id: int) -> str:
-    """A token that lets the author see their own comment before it is published."""
-    return _author_signer().dumps(comment_id)
-
-
-def _author_may_see(comment_id: int, token: str | None) -> bool:
-    if not token:
-        return False
-    try:
-        return bool(_author_signer().loads(token) == comment_id)
-    except BadSignature:
-        return False
-
-
 @bp.app_context_processor
 def _form_token_helpers() -> dict[str, Any]:
     # A callable, not a token: only the pages that show the reply form again sign one.
     return {"new_form_token": new_form_token, "form_token_field": FORM_TOKEN_FIELD}
-
-
-def new_form_token() -> str:
-    """A signed timestamp (and a nonce, so each page's token is its own) for the form.
-
-    A post sooner than MIN_FILL_SECONDS is a bot; each token posts one comment.
-    """
-    return _form_signer().dumps([int(time.time()), secrets.token_hex(8)])
 
 
 def _form_token_signal(token: str | None, *, required: bool) -> tuple[str | None, str | None]:
@@ -109,7 +87,7 @@ def _form_token_signal(token: str | None, *, required: bool) -> tuple[str | None
     if token is None or token == "":
         return ("missing" if required else None), None
     try:
-        issued = _form_signer().loads(token, max_age=current_app.config["FORM_TOKEN_MAX_AGE"])
+        issued = form_signer().loads(token, max_age=current_app.config["FORM_TOKEN_MAX_AGE"])
     except SignatureExpired:
         return "expired", None  # an old page: a slow human, or a token kept for replaying
     except BadSignature:
@@ -232,32 +210,6 @@ def _client_ip(site: SiteKey | None, data: CommentIn) -> str:
 # --------------------------------------------------------------------------- answers
 
 
-def _redirect_target(redirect_to: str) -> str | None:
-    """``redirect_to`` when it is a path on this site or on an allowed origin."""
-    if not redirect_to:
-        return None
-    try:
-        parts = urlsplit(redirect_to)
-    except ValueError:
-        return None
-    if not parts.scheme and not parts.netloc:
-        return (
-            redirect_to
-            if redirect_to.startswith("/") and not redirect_to.startswith("//")
-            else None
-        )
-    origin = f"{parts.scheme}://{parts.netloc}".lower()
-    return redirect_to if origin in current_app.config["SITE_ORIGINS"] else None
-
-
-def _with_params(url: str, params: dict[str, str], fragment: str) -> str:
-    parts = urlsplit(url)
-    query = (
-        parts.query + ("&" if parts.query else "") + urlencode(params) if params else parts.query
-    )
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, fragment))
-
-
 def _accepted(result: IntakeResult, site: SiteKey | None, data: CommentIn) -> Response:
     comment = result.comment
     shown = public_status(comment.status)
@@ -281,7 +233,7 @@ def _accepted(result: IntakeResult, site: SiteKey | None, data: CommentIn) -> Re
         return response
     # Back to the article for a published or held comment; a refusal gets its message here,
     # with the text in the form to edit and send again.
-    target = _redirect_target(data.redirect_to)
+    target = redirect_target(data.redirect_to)
     if shown is Status.REJECTED:
         return Response(
             render_template(
@@ -303,7 +255,7 @@ def _accepted(result: IntakeResult, site: SiteKey | None, data: CommentIn) -> Re
             else {}
         )
         fragment = f"comment-{comment.id}" if shown is Status.APPROVED else "respond"
-        return redirect(_with_params(target, params, fragment), code=303)
+        return redirect(with_params(target, params, fragment), code=303)
     return Response(
         render_template(
             "accepted.html",
@@ -339,26 +291,7 @@ def _safe_referrer() -> str | None:
 
 # --------------------------------------------------------------------------- "save my name"
 
-# WordPress's comment_author cookies: the form is filled in again on the reader's next visit,
-# without JavaScript. Set only when the reader ticks the box, removed when they do not; they
-# hold what the reader typed into the form, for the site's pages (the demo article) to read.
-SAVED_AUTHOR_COOKIES = {
-    "author": "comment_author",
-    "email": "comment_author_email",
-    "url": "comment_author_url",
-}
 SAVED_AUTHOR_SECONDS = 30_000_000  # WordPress's comment_cookie_lifetime (347 days)
-
-
-def saved_author() -> dict[str, str]:
-    """What the reader chose to keep ("save my name"), read from their cookies."""
-    limits = {"author": 245, "email": 100, "url": 200}
-    saved = {}
-    for field, cookie in SAVED_AUTHOR_COOKIES.items():
-        value = request.cookies.get(cookie)
-        if value:
-            saved[field] = unquote(value)[: limits[field]]
-    return saved
 
 
 def _remember_author(response: Response, data: CommentIn) -> None:
@@ -501,7 +434,7 @@ def get_comment(comment_id: int) -> Response:
         "message": MESSAGES[shown],
     }
     token = request.args.get("token") or request.args.get("moderation-hash")
-    if shown is Status.APPROVED or (shown is Status.PENDING and _author_may_see(comment.id, token)):
+    if shown is Status.APPROVED or (shown is Status.PENDING and author_may_see(comment.id, token)):
         body.update(public_comment(comment))
         body["status"] = shown.value
     response = jsonify(body)

@@ -18,9 +18,9 @@ from moderation.domain.policy import Status
 from moderation.domain.rules import public_status
 from moderation.services.publishing import MAX_DEPTH, article_comments
 from moderation.storage.tables import Comment
-from moderation.web.comments import (
+from moderation.web.commenter import (
     FORM_TOKEN_FIELD,
-    _author_may_see,
+    author_may_see,
     new_form_token,
     saved_author,
 )
@@ -87,7 +87,7 @@ def article() -> Response | str:
             comment is not None
             and comment.article_id == ARTICLE_ID
             and public_status(comment.status) is Status.PENDING
-            and _author_may_see(comment.id, token)
+            and author_may_see(comment.id, token)
         ):
             pending = comment
     reply_to = None

@@ -61,7 +61,7 @@ def register_error_handlers(app: Flask) -> None:
         code = (error.name or "error").lower().replace(" ", "_")
         extra_headers: dict[str, str] = {}
         if error.code == 429:  # a rate limit: say when to come back
-            from moderation.ratelimit import retry_after
+            from moderation.web.ratelimit import retry_after
 
             extra_headers["Retry-After"] = str(retry_after())
         if wants_html() and request.method == "POST":
@@ -114,7 +114,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
-        from moderation import deadline
+        from moderation.web import deadline
 
         if deadline.expired():  # an error raised while unwinding from the deadline
             return _deadline(DeadlineExceededError())
@@ -128,7 +128,7 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def _stop_deadline() -> None:
-    from moderation import deadline
+    from moderation.web import deadline
 
     deadline.disarm()
 

@@ -6,8 +6,8 @@ from importlib.metadata import version
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from moderation import ratelimit
 from moderation.web import database as db
+from moderation.web import ratelimit
 from moderation.web.extensions import EXTENSION as SCORER
 
 bp = Blueprint("health", __name__)

@@ -26,15 +26,15 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response
 
 from moderation.domain.errors import ModerationError, NotFoundError
-from moderation.ratelimit import limiter
 from moderation.services import authors, webhooks
 from moderation.services import review_queue as rq
 from moderation.services.moderators import authenticate
 from moderation.storage.tables import Moderator
-from moderation.web.api import page_details, queue_filter
 from moderation.web.auth import SESSION_KEY, csrf, current_moderator
 from moderation.web.database import get_session
 from moderation.web.extensions import webhooks_enabled
+from moderation.web.listing import page_details, queue_filter
+from moderation.web.ratelimit import limiter
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
 log = logging.getLogger(__name__)

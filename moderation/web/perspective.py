@@ -96,19 +96,19 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from moderation import deadline
 from moderation.domain.errors import DeadlineExceededError
 from moderation.ml.features import CommentInput
 from moderation.ml.language import UNDETERMINED
 from moderation.ml.language import detect as detect_language
 from moderation.ml.model import Contribution
-from moderation.ratelimit import retry_after
 from moderation.services.feedback import LabelCapError, record_label
 from moderation.services.sitekeys import find_site_key
 from moderation.storage.db import begin_reading
 from moderation.storage.tables import SiteKey
+from moderation.web import deadline
 from moderation.web.database import get_engine, get_session
 from moderation.web.extensions import get_scorer
+from moderation.web.ratelimit import retry_after
 
 bp = Blueprint("perspective", __name__, url_prefix="/v1alpha1")
 log = logging.getLogger(__name__)

@@ -14,10 +14,10 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 from werkzeug.wrappers import Response
 
 from moderation.domain.errors import BadRequestError, NotFoundError, UnsupportedMediaTypeError
-from moderation.ratelimit import limiter
 from moderation.services import reports
 from moderation.web.database import get_session
 from moderation.web.errors import wants_html
+from moderation.web.ratelimit import limiter
 
 bp = Blueprint("reports", __name__)
 THANKS = "Thank you. A moderator will look at this comment."
@@ -56,14 +56,14 @@ def report(comment_id: int) -> Response:
     )
     session.commit()
     if wants_html():
-        from moderation.web.comments import _redirect_target, _with_params
+        from moderation.web.commenter import redirect_target, with_params
 
-        target = _redirect_target(str(data.get("redirect_to") or ""))
+        target = redirect_target(str(data.get("redirect_to") or ""))
         if target is not None:
             from flask import redirect
 
             return redirect(
-                _with_params(target, {"reported": str(comment_id)}, f"comment-{comment_id}"),
+                with_params(target, {"reported": str(comment_id)}, f"comment-{comment_id}"),
                 code=303,
             )
         return Response(

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from moderation.web.comments import FORM_TOKEN_FIELD
+from moderation.web.commenter import FORM_TOKEN_FIELD
 
 pytestmark = pytest.mark.functional
 

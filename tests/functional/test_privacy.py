@@ -24,7 +24,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
-from moderation import create_app, retention
+from moderation import create_app
 from moderation.cli import main
 from moderation.domain.policy import Status
 from moderation.services import privacy, webhooks
@@ -37,6 +37,7 @@ from moderation.storage.tables import (
     Prediction,
     WebhookEvent,
 )
+from moderation.web import retention
 from moderation.web.database import get_session
 from tests.factories import make_comment
 
@@ -452,7 +453,7 @@ def hooked(make_app: Callable[..., Flask]) -> tuple[Flask, Clock]:
 
 @pytest.fixture
 def retention_log() -> Iterator[list[logging.LogRecord]]:
-    """The records of the ``moderation.retention`` logger (which does not propagate)."""
+    """The records of the ``moderation.web.retention`` logger (which does not propagate)."""
     records: list[logging.LogRecord] = []
 
     class Collect(logging.Handler):

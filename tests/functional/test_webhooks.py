@@ -28,12 +28,12 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from moderation import create_app
-from moderation.config import ConfigError, load_config
 from moderation.services import webhooks
 from moderation.services.moderators import create_token
 from moderation.storage.db import utcnow
 from moderation.storage.tables import Comment, WebhookEvent
 from moderation.web import database as db
+from moderation.web.config import ConfigError, load_config
 from tests.factories import make_moderator, make_pending
 
 pytestmark = pytest.mark.functional

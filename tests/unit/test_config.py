@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from moderation.config import ConfigError, load_config
 from moderation.storage.db import make_engine
+from moderation.web.config import ConfigError, load_config
 
 pytestmark = pytest.mark.unit
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Flask
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 
 DEFAULTS: dict[str, Any] = {
     "ENV": "production",  # "production" | "development" | "testing"

@@ -1,0 +1,91 @@
+"""The commenter's side that the comment form, the demo article and reader reports share:
+signed form tokens, the token that lets an author see their held comment, the "save my name"
+cookies, and where a form post may be sent back to."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
+
+from flask import current_app, request
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
+
+FORM_TOKEN_FIELD = "form_token"  # noqa: S105 - a field name
+
+
+def _author_signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="author-view")
+
+
+def form_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="form-token")
+
+
+def author_token(comment_id: int) -> str:
+    """A token that lets the author see their own comment before it is published."""
+    return _author_signer().dumps(comment_id)
+
+
+def author_may_see(comment_id: int, token: str | None) -> bool:
+    if not token:
+        return False
+    try:
+        return bool(_author_signer().loads(token) == comment_id)
+    except BadSignature:
+        return False
+
+
+def new_form_token() -> str:
+    """A signed timestamp (and a nonce, so each page's token is its own) for the form.
+
+    A post sooner than MIN_FILL_SECONDS is a bot; each token posts one comment.
+    """
+    return form_signer().dumps([int(time.time()), secrets.token_hex(8)])
+
+
+def redirect_target(redirect_to: str) -> str | None:
+    """``redirect_to`` when it is a path on this site or on an allowed origin."""
+    if not redirect_to:
+        return None
+    try:
+        parts = urlsplit(redirect_to)
+    except ValueError:
+        return None
+    if not parts.scheme and not parts.netloc:
+        return (
+            redirect_to
+            if redirect_to.startswith("/") and not redirect_to.startswith("//")
+            else None
+        )
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    return redirect_to if origin in current_app.config["SITE_ORIGINS"] else None
+
+
+def with_params(url: str, params: dict[str, str], fragment: str) -> str:
+    parts = urlsplit(url)
+    query = (
+        parts.query + ("&" if parts.query else "") + urlencode(params) if params else parts.query
+    )
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, fragment))
+
+
+# WordPress's comment_author cookies: the form is filled in again on the reader's next visit,
+# without JavaScript. Set only when the reader ticks the box, removed when they do not; they
+# hold what the reader typed into the form, for the site's pages (the demo article) to read.
+SAVED_AUTHOR_COOKIES = {
+    "author": "comment_author",
+    "email": "comment_author_email",
+    "url": "comment_author_url",
+}
+
+
+def saved_author() -> dict[str, str]:
+    """What the reader chose to keep ("save my name"), read from their cookies."""
+    limits = {"author": 245, "email": 100, "url": 200}
+    saved = {}
+    for field, cookie in SAVED_AUTHOR_COOKIES.items():
+        value = request.cookies.get(cookie)
+        if value:
+            saved[field] = unquote(value)[: limits[field]]
+    return saved
