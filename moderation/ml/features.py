@@ -124,7 +124,8 @@ _INVISIBLE = {
 
 
 # Entries the character table keeps: every script people write in fits many times over; past
-# this a text made of rare code points is mapped without filling memory (~1 µs a character).
+# this a text made of rare code points is mapped character by character, without filling
+# memory.
 _CHAR_TABLE_MAX = 100_000
 
 

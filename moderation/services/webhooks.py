@@ -1,82 +1,9 @@
 """Signed webhooks to the site, delivered from an outbox.
 
-When a comment is accepted at intake, or a moderator's decision, undo or bulk decision changes
-its status, the site is told by an HTTP ``POST`` to ``MODERATION_WEBHOOK_URL``:
-
-=====================  =======================================================
-``comment.published``  the status became ``approved``
-``comment.rejected``   the status became ``spam`` or ``rejected``
-``comment.held``       the status became ``pending`` (waiting for a moderator)
-=====================  =======================================================
-
-The outbox
-----------
-:func:`enqueue` adds a ``webhook_events`` row in the *same* transaction as the status change
-(the views call it just before they commit): a change is never committed without its event,
-nor an event without its change, and a receiver that is down or a restart of the service loses
-nothing. Nothing is enqueued unless ``MODERATION_WEBHOOK_URL`` is set.
-
-A separate process sends the events: ``moderation webhooks deliver`` (every ``--interval``
-seconds, default 2, until SIGTERM or SIGINT; ``--once`` makes one pass). In production run it
-beside gunicorn, with the same ``MODERATION_*`` environment (database, webhook URL and
-secrets), e.g. as a second systemd unit or a second process of the same supervisor::
-
-    moderation webhooks deliver --interval 2
-
-Several deliverers may run at once: each takes a batch of due events (oldest first) with
-``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite lets one writer in at a time) and
-leases it by moving ``next_attempt_at`` ahead before it sends, so no two send the same event and
-no database lock is held while a receiver answers. ``moderation webhooks status`` counts the
-pending, delivered and failed events; ``moderation webhooks retry`` gives the failed ones a new
-round of attempts.
-
-The request
------------
-The body is JSON (UTF-8)::
-
-    {"id": 17, "event": "comment.published", "created_at": "2026-11-25T10:00:00+00:00",
-     "comment": {"id": 5, "article_id": "42", "parent_id": null, "status": "approved",
-                 "author": "Ann", "url": "", "content": "A fair summary.",
-                 "created_at": "2026-11-25T09:59:58+00:00"}}
-
-``comment`` is the comment as it was when the event happened (never its email or IP address);
-``status`` is the true one (``spam`` is not disguised as ``pending`` here). The headers:
-
-- ``X-Moderation-Event``: the event name;
-- ``X-Moderation-Delivery``: the event ``id`` (the same on every retry of one event);
-- ``X-Moderation-Timestamp``: when this attempt was sent, in unix seconds;
-- ``X-Moderation-Signature``: ``v1=<hex>`` for each secret in ``MODERATION_WEBHOOK_SECRETS``,
-  comma-separated, where ``<hex>`` is HMAC-SHA256 of ``"<timestamp>.<body>"`` (the raw body
-  bytes) keyed with that secret.
-
-Any ``2xx`` answer within ``MODERATION_WEBHOOK_TIMEOUT`` seconds (default 5) marks the event
-delivered. Anything else (refused connection, timeout, redirect, another status) is an attempt:
-the event is tried again after 2, 4, 8, ... seconds (2^attempts, at most an hour) until
-``MODERATION_WEBHOOK_MAX_ATTEMPTS`` (default 20: about 9 hours of retries) is reached; then it
-stays in the outbox, undelivered and no longer tried, with ``last_error`` saying so.
-
-Delivery is *at least once*, and retries can overtake: a receiver should ignore a
-``X-Moderation-Delivery`` it has already processed, and for one comment apply an event only if
-its ``id`` is greater than that of the last event it applied for that comment.
-
-Verifying, on the receiver
---------------------------
-Read the raw body before parsing it, then::
-
-    from moderation.services.webhooks import verify_signature
-
-    ok = verify_signature(
-        raw_body,
-        headers["X-Moderation-Timestamp"],
-        headers["X-Moderation-Signature"],
-        secrets=["the shared secret"],
-        tolerance=300,  # refuse a request signed more than 5 minutes away from now
-    )
-
-(or the same in any language: compute the HMAC above with your secret and compare it, in
-constant time, with each ``v1=`` entry). Rotating a secret: configure the service with
-``MODERATION_WEBHOOK_SECRETS=new,old`` (both are listed in every signature), move the receiver to
-``new``, then drop ``old`` from the service.
+A status change adds its event in the same transaction (:func:`enqueue`, called by the views
+just before they commit); a separate process (``moderation webhooks deliver``) sends the due
+events, retrying with backoff. What a receiver gets, and how it checks the signature
+(:func:`verify_signature`): docs/webhooks.md.
 """
 
 from __future__ import annotations

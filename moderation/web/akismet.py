@@ -1,42 +1,8 @@
 """Akismet compatibility API: Akismet's REST wire protocol, answered by this service's model.
 
-An Akismet client or plugin switches to this service by changing one address (the API host,
-``rest.akismet.com``) and using a site key (``moderation site-key create NAME``) as its Akismet
-API key. The site URL (``blog``) must be an ``http(s)`` URL; it is not tied to the key.
-
-- ``POST /1.1/verify-key``: ``valid`` or ``invalid``.
-- ``POST /1.1/comment-check``: ``true`` (spam) or ``false``; ``X-akismet-pro-tip: discard``
-  marks blatant spam.
-- ``POST /1.1/submit-spam``, ``POST /1.1/submit-ham``: store a training label; the answer is
-  ``Thanks for making the web a better place.``
-- ``GET /1.2/usage-limit`` (or ``POST``): ``{"limit": "none", "usage": 0, ...}``.
-- What the WordPress plugin also asks: ``GET /1.1/test`` (``connected``),
-  ``POST /1.1/get-subscription`` (the account, as JSON), ``POST /1.1/get-stats`` (the counts it
-  shows), ``POST /1.1/deactivate`` (``deactivated``).
-
-The key is read from ``api_key`` (or ``key``), else from the host's first label, as ``akismet-api``
-sends it (``KEY.rest.akismet.com``). Keys made by ``moderation site-key create`` are 12 lower-case
-hexadecimal characters, the only form the WordPress plugin accepts; longer keys keep working.
-A comment that intake would refuse as abuse is ``true`` too (Akismet has no other "no"), with the
-reason in ``X-akismet-debug-help``; the plugin's own honeypot (``POST_ak_hp_textarea``) counts.
-
-The answers follow what Akismet sends and what its clients (the ``akismet`` PyPI package, the
-WordPress plugin) expect:
-
-- A missing, wrong or revoked key, or a ``blog`` that is not an ``http(s)`` URL: HTTP 200,
-  body ``invalid``, the reason in ``X-akismet-debug-help`` (clients raise their key error).
-- A missing ``blog`` or ``user_ip`` on the comment endpoints: HTTP 200, body
-  ``Missing required field: user_ip.`` with ``X-akismet-error`` and ``X-akismet-debug-help``,
-  as Akismet does; clients treat any body other than the expected ones as an error.
-- Malformed requests get a 4xx with a plain-text message (also in ``X-akismet-debug-help``):
-  415 when the body is not form-encoded, 413 when it is over ``MAX_CONTENT_LENGTH`` or
-  ``comment_content`` is over ``MAX_COMMENT_BYTES``, 400 for too many fields, text that is not
-  valid in ``blog_charset`` (UTF-8 by default) and NUL characters. (With rate limits on, the
-  limiter reads the form first and refuses an over-long body itself, as a JSON 413.)
-
-Nothing checked here is stored as a comment; submit-spam and submit-ham store a
-``FeedbackLabel`` (source ``akismet``) unless ``is_test`` is set (Akismet does not learn from
-test calls either).
+An Akismet client or plugin switches to this service by changing the API host and using a
+site key as its Akismet API key. The endpoints, answers and what is stored:
+docs/akismet.md.
 """
 
 from __future__ import annotations

@@ -1,83 +1,8 @@
 """Google's Perspective API (Comment Analyzer ``v1alpha1``) wire protocol, on our own model.
 
-Tools built for Perspective (Coral Talk's "custom endpoint", bots, scripts) can point at this
-service instead of ``commentanalyzer.googleapis.com``:
-
-``POST /v1alpha1/comments:analyze?key=API_KEY``
-    Scores ``comment.text`` for the ``requestedAttributes`` this model supports:
-    ``TOXICITY`` is the abuse head's probability, ``SPAM`` the spam head's. Any other
-    Perspective attribute (``INSULT``, ``PROFANITY``, ...) is refused, naming the supported ones.
-    Nothing is ever stored by ``analyze``, so ``doNotStore`` is accepted and changes nothing;
-    ``context``, ``sessionId`` and ``communityId`` are accepted (type-checked) and ignored.
-
-``POST /v1alpha1/comments:suggestscore?key=API_KEY``
-    A label for ``comment.text``: ``attributeScores.TOXICITY.summaryScore.value`` (and/or
-    ``SPAM``) at or above 0.5 is stored as abusive (spam), below as not, in
-    ``feedback_labels`` (``source="perspective"``), for training. Attributes we do not model are
-    ignored as long as one we do is given. The answer echoes ``clientToken``, as Perspective's.
-
-The key is a site API key (``moderation site-key create NAME``), in the query string ``key``
-or the header ``X-Goog-Api-Key``. Note that a key in the query string shows in access logs.
-
-**Answers** follow Perspective's ``AnalyzeCommentResponse``::
-
-    {"attributeScores": {"TOXICITY": {"summaryScore": {"value": p, "type": "PROBABILITY"},
-                                      "spanScores": [{"begin": b, "end": e,
-                                                      "score": {"value": s,
-                                                                "type": "PROBABILITY"}}]}},
-     "languages": ["en"], "detectedLanguages": ["en"], "clientToken": "..."}
-
-- ``scoreThreshold``: an attribute whose summary score is below it is left out, and so are
-  span scores below it (Perspective returns no score under the threshold). ``scoreType`` may
-  be ``PROBABILITY`` (or left out); the model has no other kind of score.
-- ``clientToken`` is echoed when it is a non-empty string (proto3 JSON omits empty strings).
-- The model is English only. ``languages`` with any code other than ``en`` or ``en-*`` is
-  ``LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE``; otherwise the answer echoes ``languages`` as sent.
-  Without ``languages`` the language is detected (CLD2): a text reliably in another language
-  is ``LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE``, as Perspective answers, and anything else is
-  scored as English (``languages: ["en"]``). ``detectedLanguages`` holds what was detected
-  (empty when the text is too short to tell).
-- ``comment.type`` may be ``PLAIN_TEXT`` or ``HTML``; both are scored as given (the model's
-  normalisation decodes HTML entities; tags are not stripped).
-
-**Span scores.** Without ``spanAnnotations`` each attribute gets one span covering the whole
-text with the summary score, as Perspective answers. With ``spanAnnotations: true`` the spans
-are those of the n-grams that raised the head's score (the scorer's explanation; Perspective
-itself gives per-sentence spans here), each scored as *this comment's probability if, of
-everything that raised its log-odds, only this n-gram had*: ``sigmoid(base + w)`` where ``w``
-is the n-gram's push on the log-odds and ``base`` is the comment's log-odds without any of the
-pushes up. This is exact for the linear heads and keeps the n-gram's weight as it is in this
-comment. Scoring the span's text on its own (the obvious alternative) was measured and
-rejected: a one-word text carries the whole feature norm, so the abuse head gives "you" alone
-0.998 and "minister" 0.85, while the spam head, which also reads metadata tokens such as the
-length bucket, gives every short span about 0.0. Measured with the shipped model: on "you
-are a f4cking idiot" (summary 0.99999) "idiot" gets 0.997, "f4cking" 0.96, "you" 0.57, "are"
-0.42 and the bigrams 0.32-0.36 (nothing in that comment lowers the score, so an n-gram that
-barely raises it sits near the head's prior, 0.31); on a civil comment (0.15) the strongest
-n-gram, "minister", gets 0.07; on a pharma spam scoring 0.82 every n-gram gets 0.08-0.14,
-since the spam head's evidence is spread over many words. When the probability rounds
-to 1.0 in floating point (log-odds above ~34.5) the span scores are lower bounds. At most
-``MAX_SPANS`` spans are returned (the highest scores), ordered by position; a span that several
-n-grams share keeps its highest score; overlapping spans (a word and a bigram holding it) are
-all returned. A scorer that explains nothing gives an empty list.
-
-**Offsets** ``begin``/``end`` are ``[begin, end)`` indices in Unicode code points of
-``comment.text`` (Python string indices), not UTF-16 code units: they differ only after a
-character outside the Basic Multilingual Plane (most emoji), which counts once here and twice
-in JavaScript's ``String.prototype.slice``. Which unit Perspective itself uses could not be
-checked from here (no copy of its API reference was at hand).
-
-**Errors** use Google's envelope ``{"error": {"code", "message", "status", "details"}}``; the
-Comment Analyzer ones carry ``{"@type": "type.googleapis.com/google.commentanalyzer.v1alpha1.
-Error", "errorType": ...}``: ``COMMENT_EMPTY``, ``COMMENT_TOO_LONG`` (over 20,480 UTF-8 bytes),
-``NO_REQUESTED_ATTRIBUTES``, ``UNKNOWN_ATTRIBUTE``, ``LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE``
-(400 ``INVALID_ARGUMENT``). Malformed JSON, bad UTF-8, lone surrogates and wrongly typed
-fields are 400 ``INVALID_ARGUMENT`` (with a ``google.rpc.BadRequest`` field violation where a
-field is at fault); a missing key 403 ``PERMISSION_DENIED``; a wrong or revoked key 400
-``INVALID_ARGUMENT`` with reason ``API_KEY_INVALID``, as Google answers; a body over
-``MAX_CONTENT_LENGTH`` 413 ``RESOURCE_EXHAUSTED``; no model loaded 503 ``UNAVAILABLE``; a
-failure of ours 500 ``INTERNAL``. Unknown request fields are ignored (Google would refuse them;
-a compatibility endpoint is better off lenient).
+``comments:analyze`` scores a text (``TOXICITY`` is the abuse head, ``SPAM`` the spam head) and
+stores nothing; ``comments:suggestscore`` stores a site's label for training. Answers, span
+scores, offsets and errors follow Perspective's, as docs/perspective.md describes.
 """
 
 from __future__ import annotations
