@@ -25,10 +25,10 @@ from moderation.web.commenter import (
     saved_author,
 )
 from moderation.web.database import get_session
+from moderation.web.links import DEMO_ARTICLE_ID
 
 bp = Blueprint("demo", __name__, url_prefix="/demo")
 
-ARTICLE_ID = "demo-article"
 ARTICLE = {
     "title": "Council votes to close two branch libraries",
     "byline": "By our local democracy reporter",
@@ -76,7 +76,9 @@ def article() -> Response | str:
     name, email and website the reader chose to keep filled in from their cookies.
     """
     session = get_session()
-    page = article_comments(session, article_id=ARTICLE_ID, order="oldest", page=1, per_page=200)
+    page = article_comments(
+        session, article_id=DEMO_ARTICLE_ID, order="oldest", page=1, per_page=200
+    )
     shown = _ids(page.comments)
     pending = None
     unapproved = request.args.get("unapproved", "")
@@ -85,7 +87,7 @@ def article() -> Response | str:
         token = request.args.get("moderation-hash")
         if (
             comment is not None
-            and comment.article_id == ARTICLE_ID
+            and comment.article_id == DEMO_ARTICLE_ID
             and public_status(comment.status) is Status.PENDING
             and author_may_see(comment.id, token)
         ):
@@ -98,7 +100,7 @@ def article() -> Response | str:
     return render_template(
         "demo_article.html",
         article=ARTICLE,
-        article_id=ARTICLE_ID,
+        article_id=DEMO_ARTICLE_ID,
         comments=page.comments,
         total=page.comment_count,
         max_depth=MAX_DEPTH,

@@ -6,6 +6,8 @@ from urllib.parse import quote
 
 from flask import current_app, url_for
 
+DEMO_ARTICLE_ID = "demo-article"  # the article of the demo page (web/demo.py)
+
 
 def article_url(article_id: str) -> str:
     """Where the article is read: ``ARTICLE_URL`` with the id filled in; without it, the demo
@@ -13,8 +15,6 @@ def article_url(article_id: str) -> str:
     template = str(current_app.config.get("ARTICLE_URL") or "")
     if template:
         return template.replace("{article_id}", quote(article_id, safe=""))
-    from moderation.web.demo import ARTICLE_ID
-
-    if current_app.config["DEMO_PAGE"] and article_id == ARTICLE_ID:
+    if current_app.config["DEMO_PAGE"] and article_id == DEMO_ARTICLE_ID:
         return url_for("demo.article")
     return url_for("moderate.queue", tab="all", article=article_id)
