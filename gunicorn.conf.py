@@ -33,9 +33,9 @@ graceful_timeout = 20
 
 def pre_fork(server, worker):  # type: ignore[no-untyped-def]
     """Move everything the master loaded (the app, the model, the libraries) out of the
-    garbage collector's reach before forking: a full collection would otherwise walk those
-    ~190,000 objects now and then, stalling a request by ~100 ms (benchmarks/bench_queue.py
-    shows the stalls without it), and writing to their headers would unshare the memory."""
+    garbage collector's reach before forking: a full collection would otherwise walk all of
+    them now and then, stalling a request (benchmarks/bench_queue.py shows the stalls without
+    it), and writing to their headers would unshare the memory."""
     gc.freeze()
 
 

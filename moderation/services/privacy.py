@@ -1,32 +1,10 @@
 """Privacy: erase old request metadata, and erase or export one person's data.
 
-What is kept and for how long
------------------------------
-- A comment's IP address, user agent and referrer serve spam scoring, flood and block checks
-  and the review of fresh comments; :func:`purge` blanks them once the comment is older than
-  ``MODERATION_RETENTION_DAYS`` (30). The comment itself is kept, with its decisions.
-- A delivered webhook event is only a record that the site was told; :func:`purge` deletes it
-  ``MODERATION_WEBHOOK_RETENTION_DAYS`` (7) after its delivery. Undelivered ones are kept.
-
-Erasure (:func:`erase`)
------------------------
-A person is found by an email address (compared lower-case) or an IP address, and every
-comment found is anonymised *in place* rather than deleted: author and text become
-``(erased)``, the email a placeholder (``erased-<id>@invalid``), the website, IP address, user
-agent and referrer empty; the row keeps its id, article, parent, status, scores, predictions
-and decisions, so threads (replies point at it), the decision history and the statistics stay
-consistent. Erasing by IP anonymises the same way as by email: someone asking by address gets
-every comment sent from it erased. Block-list details in decisions (the IP address, email,
-domain) and moderators' free-text notes on those comments are replaced by ``(erased)``.
-Feedback labels with that email are deleted (they are only training data). Webhook events
-about an erased comment are rewritten with the erased values while still undelivered, and
-deleted once delivered. Labels are matched by the email only: an IP address is shared by many
-people, so erasing by IP does not chase the emails found on its comments.
-
-Every function takes the caller's session and never commits: the caller commits (or rolls
-back) the whole change. The statements are bulk UPDATEs and DELETEs (never one per row through
-the ORM); rows of these tables already loaded into the session are expired, so that they are
-read again.
+:func:`purge` blanks comments' IP address, user agent and referrer past the retention period
+and deletes delivered webhook events; :func:`erase` anonymises one person's comments in place
+(threads, decisions and statistics stay consistent); :func:`export` gathers what is held about
+an email. Every function takes the caller's session and never commits; the statements are
+bulk UPDATEs and DELETEs. What is kept, for how long, and how erasure works: docs/privacy.md.
 """
 
 from __future__ import annotations
