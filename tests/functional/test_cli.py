@@ -63,7 +63,7 @@ def test_score_writes_one_line_per_input_line_in_order(runner: CliRunner) -> Non
     stdin = "\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n"
     result = runner.invoke(main, ["score", "--models-dir", str(MODELS_DIR)], input=stdin)
     assert result.exit_code == 0, result.output
-    out = [json.loads(line) for line in result.output.splitlines()]
+    out = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(out) == len(lines)
     assert [o["line"] for o in out] == [1, 2, 3, 4, 5]
     assert out[0]["id"] == 7
@@ -86,7 +86,7 @@ def test_score_reads_a_file(runner: CliRunner, tmp_path: Path) -> None:
     )
     result = runner.invoke(main, ["score", str(backlog), "--models-dir", str(MODELS_DIR)])
     assert result.exit_code == 0
-    out = [json.loads(line) for line in result.output.splitlines()]
+    out = [json.loads(line) for line in result.stdout.splitlines()]
     assert [o["line"] for o in out] == list(range(1, 1501))
 
 
@@ -94,7 +94,7 @@ def test_explain_shows_spans(runner: CliRunner) -> None:
     text = "you are a f4cking id10t"
     result = runner.invoke(main, ["explain", text, "--json", "--models-dir", str(MODELS_DIR)])
     assert result.exit_code == 0, result.output
-    payload = json.loads(result.output)
+    payload = json.loads(result.stdout)
     features = {c["feature"]: c for c in payload["explanation"]["abuse"]}
     assert "idiot" in features
     start, end = features["idiot"]["spans"][0]
