@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from moderation.domain.errors import DuplicateCommentError, FloodError, ValidationFailedError
 from moderation.domain.policy import (
     Reason,
+    Signals,
     Status,
     Thresholds,
     Verdict,
@@ -125,6 +126,8 @@ _SEEN = select(
     .scalar_subquery()
     .label("ip_rule"),
 )
+# A moderator's rules on an email and an address, for callers that store nothing (Akismet).
+_AUTHOR_RULES = select(*list(_SEEN.selected_columns)[2:])
 # Two transaction locks in one round trip (the same key twice when there is one).
 _LOCK_TWO = select(
     func.pg_advisory_xact_lock(func.hashtextextended(bindparam("first"), 0)),
@@ -235,6 +238,47 @@ class PreparedComment:
     explanation: dict[str, list[dict[str, Any]]] | None = None
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """What the model and the rules make of a comment, before anything is stored."""
+
+    scores: Scores | None
+    thresholds: dict[str, Thresholds]
+    signals: Signals
+    verdict: Verdict
+
+
+def author_rules(session: Session, *, email: str, ip: str) -> tuple[str | None, str | None]:
+    """A moderator's rule (``block`` or ``trust``) on this email and on this address."""
+    row = session.connection().execute(_AUTHOR_RULES, {"email": email.lower(), "ip": ip}).one()
+    return row.email_rule, row.ip_rule
+
+
+def judge(
+    scorer: Scorer | None,
+    comment: CommentInput,
+    *,
+    ip: str,
+    settings: IntakeSettings,
+    honeypot: bool = False,
+    form_check: str | None = None,
+    email_rule: str | None = None,
+    ip_rule: str | None = None,
+) -> Judgement:
+    """Score a comment and apply every rule to it: the one place where a comment is judged,
+    for the reply form, the JSON API and the Akismet API alike."""
+    scores = score_safely(scorer, comment)
+    signals = replace(
+        content_signals(comment.content, settings),
+        honeypot=honeypot,
+        form_check=form_check,
+        blocked=blocked_reasons(ip=ip, email=comment.email, url=comment.url, settings=settings)
+        + _ruled_out(email_rule, ip_rule, email=comment.email, ip=ip),
+    )
+    thresholds = thresholds_for(scorer, settings)
+    return Judgement(scores, thresholds, signals, decide(scores, thresholds, signals))
+
+
 def prepare_comment(
     session: Session,
     scorer: Scorer | None,
@@ -256,20 +300,26 @@ def prepare_comment(
     if seen.duplicate is not None:
         raise DuplicateCommentError()
     _check_parent(session, data)
-    scores = score_safely(scorer, CommentInput(data.content, data.author, data.email, data.url))
     form_check = meta.form_check
     if meta.form_token is not None and seen.token_spent is not None:
         form_check = "replayed"
         meta = replace(meta, form_token=None)  # spent already
-    signals = replace(
-        content_signals(data.content, settings),
+    judged = judge(
+        scorer,
+        CommentInput(data.content, data.author, data.email, data.url),
+        ip=meta.ip,
+        settings=settings,
         honeypot=meta.honeypot,
         form_check=form_check,
-        blocked=blocked_reasons(ip=meta.ip, email=data.email, url=data.url, settings=settings)
-        + _ruled_out(seen.email_rule, seen.ip_rule, email=data.email, ip=meta.ip),
+        email_rule=seen.email_rule,
+        ip_rule=seen.ip_rule,
     )
-    thresholds = thresholds_for(scorer, settings)
-    decision = decide(scores, thresholds, signals)
+    scores, thresholds, signals, decision = (
+        judged.scores,
+        judged.thresholds,
+        judged.signals,
+        judged.verdict,
+    )
     # The author's history only matters when the model alone held the comment back, and only
     # for an author who proved continuity.
     # A moderator's trust on the email stands for that history.

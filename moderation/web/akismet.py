@@ -12,7 +12,6 @@ import json
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
 
@@ -21,12 +20,10 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from moderation.domain.policy import Status, decide
-from moderation.domain.rules import blocked_reasons
+from moderation.domain.policy import Status
 from moderation.ml.features import CommentInput
-from moderation.ml.signals import content_signals
 from moderation.services.feedback import feedback_counts, record_label
-from moderation.services.intake import score_safely, settings_from_config, thresholds_for
+from moderation.services.intake import author_rules, judge, settings_from_config
 from moderation.services.sitekeys import find_site_key
 from moderation.storage.db import begin_reading, utcnow
 from moderation.storage.tables import SiteKey
@@ -366,15 +363,15 @@ def deactivate() -> Response:
 def comment_check() -> Response:
     """``true`` (spam) or ``false``, decided as intake decides from what the request carries.
 
-    The model's scores go through intake's rules that need nothing but the request and the
-    config (the honeypot, the block lists, the link count) and its thresholds with the
-    config's overrides. The answer is ``true`` when the decision is ``spam`` or when the spam
-    score is at or above the spam head's ``allow`` threshold: uncertain spam goes to the
-    site's spam folder, where a person can rescue it. ``X-akismet-pro-tip: discard`` marks
-    blatant spam (the spam score at or above ``reject``, or a filled honeypot), which clients
-    may drop unseen. Akismet's own rules hold too: ``user_role=administrator`` is never spam,
-    and the author ``akismet-guaranteed-spam`` (or the email
-    ``akismet-guaranteed-spam@example.com``) always is.
+    The comment is judged by intake's own ``judge`` (the model, the rules, moderators' blocks on
+    the email or address, the thresholds with the config's overrides); only what needs a stored
+    comment (duplicates, flood, form tokens) does not apply. The answer is ``true`` when the
+    decision is ``spam`` or when the spam score is at or above the spam head's ``allow``
+    threshold: uncertain spam goes to the site's spam folder, where a person can rescue it.
+    ``X-akismet-pro-tip: discard`` marks blatant spam (the spam score at or above ``reject``, or
+    a filled honeypot), which clients may drop unseen. Akismet's own rules hold too:
+    ``user_role=administrator`` is never spam, and the author ``akismet-guaranteed-spam`` (or
+    the email ``akismet-guaranteed-spam@example.com``) always is.
 
     Without a model (none loaded, or scoring failed), a comment that no rule marks as spam
     was not checked, and neither answer would be true: ``false`` would publish unchecked
@@ -386,7 +383,8 @@ def comment_check() -> Response:
     matches intake, where every comment waits for review without a model.
     """
     fields = _read_fields()
-    site = _comment_request(fields, _read_only_session())
+    session = _read_only_session()
+    site = _comment_request(fields, session)
     if _get(fields, "user_role").strip().lower() == "administrator":
         return _text("false")
     content = _get(fields, "comment_content")
@@ -396,18 +394,23 @@ def comment_check() -> Response:
     if author == GUARANTEED_SPAM_AUTHOR or email == GUARANTEED_SPAM_EMAIL:
         return _text("true")
 
-    scorer = get_scorer()
-    scores = score_safely(scorer, CommentInput(content, author, email, url))
-    settings = settings_from_config(current_app.config)
-    thresholds = thresholds_for(scorer, settings)
-    signals = replace(
-        content_signals(content, settings),
+    ip = _get(fields, "user_ip").strip()
+    email_rule, ip_rule = author_rules(session, email=email, ip=ip)
+    judged = judge(
+        get_scorer(),
+        CommentInput(content, author, email, url),
+        ip=ip,
+        settings=settings_from_config(current_app.config),
         honeypot=_honeypot(fields),
-        blocked=blocked_reasons(
-            ip=_get(fields, "user_ip").strip(), email=email, url=url, settings=settings
-        ),
+        email_rule=email_rule,
+        ip_rule=ip_rule,
     )
-    decision = decide(scores, thresholds, signals)
+    scores, thresholds, signals, decision = (
+        judged.scores,
+        judged.thresholds,
+        judged.signals,
+        judged.verdict,
+    )
     codes = ",".join(r.code for r in decision.reasons)
     headers: dict[str, str] = {}
     if signals.honeypot:

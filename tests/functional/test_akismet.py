@@ -20,8 +20,10 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from moderation.services.authors import set_rule
 from moderation.services.sitekeys import create_site_key, revoke_site_key
 from moderation.storage.tables import Comment, FeedbackLabel, Prediction
+from tests.factories import make_moderator
 
 pytestmark = pytest.mark.functional
 
@@ -309,6 +311,29 @@ def test_block_lists_make_spam(make_app: Callable[..., Flask], connect: Connect)
         == akismet.CheckResponse.SPAM
     )
     assert client.comment_check("192.0.2.1", **CIVIL) == akismet.CheckResponse.HAM
+
+
+def test_a_moderators_block_applies_to_akismet_checks_too(
+    model_app: Flask, connect: Connect, db_session: Session
+) -> None:
+    # Intake and comment-check judge with one function: a rule made in /moderate holds for both.
+    client = connect(model_app)
+    assert client.comment_check(IP, **CIVIL) == akismet.CheckResponse.HAM
+    moderator = make_moderator(db_session)
+    set_rule(
+        db_session,
+        kind="email",
+        value=CIVIL["comment_author_email"],
+        action="block",
+        moderator=moderator,
+    )
+    db_session.commit()
+    assert client.comment_check(IP, **CIVIL) == akismet.CheckResponse.SPAM
+    set_rule(db_session, kind="ip", value=IP, action="block", moderator=moderator)
+    db_session.commit()
+    other = {**CIVIL, "comment_author_email": "someone.else@example.org"}
+    assert client.comment_check(IP, **other) == akismet.CheckResponse.SPAM
+    assert client.comment_check("192.0.2.1", **other) == akismet.CheckResponse.HAM
 
 
 def test_akismet_test_values(model_app: Flask, connect: Connect) -> None:
