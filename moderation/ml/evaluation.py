@@ -16,7 +16,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from moderation.domain.policy import Thresholds
+from moderation.domain.policy import HEADS, Thresholds
 
 
 @dataclass(frozen=True)
@@ -305,7 +305,7 @@ def choose_decision_thresholds(
             )
             for source in np.unique(sources)
         )
-        for head in ("spam", "abuse")
+        for head in HEADS
     }
     candidates = {
         head: np.unique(

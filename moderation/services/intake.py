@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from moderation.domain.errors import DuplicateCommentError, FloodError, ValidationFailedError
 from moderation.domain.policy import (
+    HEADS,
     Reason,
     Signals,
     Status,
@@ -85,7 +86,7 @@ def thresholds_for(scorer: Scorer | None, settings: IntakeSettings) -> dict[str,
     """The model's thresholds with any configured overrides applied."""
     base = dict(scorer.thresholds) if scorer is not None else {}
     out = {}
-    for head in ("spam", "abuse"):
+    for head in HEADS:
         model = base.get(head, Thresholds(0.0, 1.0))
         override = settings.threshold_overrides.get(head, {})
         reject = override.get("reject", model.reject)
@@ -605,7 +606,7 @@ def store_comment(
 def settings_from_config(config: Mapping[str, Any]) -> IntakeSettings:
     """Intake settings from the app config."""
     overrides: dict[str, dict[str, float]] = {}
-    for head in ("spam", "abuse"):
+    for head in HEADS:
         for edge in ("allow", "reject"):
             value: Any = config.get(f"{head.upper()}_{edge.upper()}")
             if value is not None and value != "":

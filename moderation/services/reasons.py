@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from moderation.domain.policy import HEADS
+
 # What each stored reason code means, said to a moderator (the detail follows it).
 PLAIN: dict[str, str] = {
     "honeypot": "A hidden form field that people never see was filled in (a bot trap).",
@@ -63,7 +65,7 @@ def score_lines(
 ) -> list[dict[str, Any]]:
     """Per head: the score, the thresholds that decided it, and where the score sits."""
     lines = []
-    for head in ("spam", "abuse"):
+    for head in HEADS:
         t = (thresholds or {}).get(head)
         lines.append(
             {

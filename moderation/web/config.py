@@ -104,7 +104,7 @@ DEFAULTS: dict[str, Any] = {
     # New training labels a site key may send a day (Akismet submit-spam/ham, Perspective
     # suggestscore); repeats of a text update its label and do not count.
     "FEEDBACK_DAILY_CAP": 500,
-    # Webhooks (moderation/services/webhooks.py): where events are POSTed (None: no webhooks),
+    # Webhooks (moderation/services/webhooks/): where events are POSTed (None: no webhooks),
     # the signing secrets (a list: every one signs, for rotation; required in production when
     # a URL is set), the per-request timeout in seconds, and attempts before giving up.
     "WEBHOOK_URL": None,

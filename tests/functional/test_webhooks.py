@@ -233,7 +233,7 @@ def test_no_event_without_its_change_and_no_change_without_its_event(
     def broken(comment: Comment) -> dict[str, Any]:
         raise RuntimeError("the outbox is broken")
 
-    monkeypatch.setattr(webhooks, "comment_json", broken)
+    monkeypatch.setattr(webhooks.outbox, "comment_json", broken)
     response = hook_app.test_client().post(
         "/comments",
         json={"content": "Fine words.", "name": "Ann", "email": "a@example.org", "article_id": "1"},

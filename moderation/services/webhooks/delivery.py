@@ -1,208 +1,31 @@
-"""Signed webhooks to the site, delivered from an outbox.
-
-A status change adds its event in the same transaction (:func:`enqueue`, called by the views
-just before they commit); a separate process (``moderation webhooks deliver``) sends the due
-events, retrying with backoff. What a receiver gets, and how it checks the signature
-(:func:`verify_signature`): docs/webhooks.md.
-"""
+"""Delivering the outbox: lease due events, POST them signed, record the outcome with backoff,
+and the long-running deliverer (``moderation webhooks deliver``)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from moderation.domain.policy import Status
+from moderation.services.webhooks.outbox import body_of
+from moderation.services.webhooks.signing import signature_header
 from moderation.storage.db import utcnow
-from moderation.storage.tables import Comment, WebhookEvent
+from moderation.storage.tables import WebhookEvent
 
 log = logging.getLogger(__name__)
 
-PUBLISHED = "comment.published"
-REJECTED = "comment.rejected"
-HELD = "comment.held"
-EVENTS = (PUBLISHED, REJECTED, HELD)
-EVENT_FOR_STATUS = {
-    Status.APPROVED: PUBLISHED,
-    Status.SPAM: REJECTED,
-    Status.REJECTED: REJECTED,
-    Status.PENDING: HELD,
-}
-
 BATCH_SIZE = 50
 MAX_BACKOFF_SECONDS = 3600
-DEFAULT_TOLERANCE = 300
 USER_AGENT = "moderation-webhooks/1"
 _LAST_ERROR_LENGTH = 500
-
-
-# --------------------------------------------------------------------------- signing
-
-
-def sign(body: bytes, timestamp: int, secret: str) -> str:
-    """The hex HMAC-SHA256 of ``"<timestamp>.<body>"`` keyed with ``secret``."""
-    message = f"{timestamp}.".encode() + body
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-
-
-def signature_header(body: bytes, timestamp: int, secrets: Sequence[str]) -> str:
-    """``v1=<hex>,v1=<hex>``: one entry per secret, the first secret's first."""
-    return ",".join(f"v1={sign(body, timestamp, secret)}" for secret in secrets)
-
-
-def verify_signature(
-    body: bytes | str,
-    timestamp: str | int,
-    header: str,
-    secrets: Sequence[str] | str,
-    tolerance: float = DEFAULT_TOLERANCE,
-    *,
-    now: float | None = None,
-) -> bool:
-    """True when ``header`` holds a ``v1=`` signature of ``body`` at ``timestamp`` made with
-    one of ``secrets``, and ``timestamp`` is within ``tolerance`` seconds of ``now`` (default:
-    the current time). For receivers; see the module docstring.
-
-    :param body: the raw request body, exactly as received.
-    :param timestamp: the ``X-Moderation-Timestamp`` header.
-    :param header: the ``X-Moderation-Signature`` header.
-    """
-    if isinstance(secrets, str):
-        secrets = [secrets]
-    if isinstance(body, str):
-        body = body.encode()
-    text = str(timestamp).strip()
-    if not text.isdigit() or len(text) > 12:  # unix seconds; anything longer is not a time
-        return False
-    sent_at = int(text)
-    current = time.time() if now is None else now
-    if abs(current - sent_at) > tolerance:
-        return False
-    given = [
-        entry.strip()[3:] for entry in (header or "").split(",") if entry.strip().startswith("v1=")
-    ]
-    return any(
-        hmac.compare_digest(sign(body, sent_at, secret).encode(), candidate.encode())
-        for secret in secrets
-        if secret
-        for candidate in given
-    )
-
-
-# --------------------------------------------------------------------------- the outbox
-
-
-def comment_json(comment: Comment) -> dict[str, Any]:
-    """The comment as the site sees it in an event (no email, no IP)."""
-    return {
-        "id": comment.id,
-        "article_id": comment.article_id,
-        "parent_id": comment.parent_id,
-        "status": comment.status.value,
-        "author": comment.author,
-        "url": comment.url,
-        "content": comment.content,
-        "created_at": comment.created_at.isoformat(),
-    }
-
-
-def event_for(status: Status) -> str:
-    """The event a comment's new status gives."""
-    return EVENT_FOR_STATUS[status]
-
-
-# Built once: the intake enqueues an event with every comment.
-_EVENTS_TABLE = WebhookEvent.metadata.tables["webhook_events"]
-_INSERT_EVENT = insert(_EVENTS_TABLE).returning(_EVENTS_TABLE.c.id)
-
-
-def event_body(event: str, comment: Comment, now: datetime) -> dict[str, Any]:
-    """An event's body without its "id", which the row gets when it is inserted."""
-    return {"event": event, "created_at": now.isoformat(), "comment": comment_json(comment)}
-
-
-def enqueue(
-    session: Session,
-    event: str,
-    comment: Comment,
-    *,
-    enabled: bool,
-    now: datetime | None = None,
-) -> int | None:
-    """Add ``event`` about ``comment`` to the outbox, in the session's transaction (not
-    committed: the caller commits it with the change it reports).
-
-    :param enabled: whether webhooks are on (``MODERATION_WEBHOOK_URL`` is set).
-    :returns: the new row's id, or ``None`` when webhooks are off.
-    """
-    if event not in EVENTS:
-        raise ValueError(f"unknown webhook event {event!r}")
-    if not enabled:
-        return None
-    if comment.id is None:
-        session.flush()
-    now = now or utcnow()
-    event_id: int = (
-        session.connection()
-        .execute(
-            _INSERT_EVENT,
-            {
-                "event": event,
-                "payload": event_body(event, comment, now),
-                "attempts": 0,
-                "next_attempt_at": now,
-                "delivered_at": None,
-                "last_error": "",
-                "created_at": now,
-            },
-        )
-        .scalar_one()
-    )
-    return event_id
-
-
-def enqueue_status(
-    session: Session, comment: Comment, *, enabled: bool, now: datetime | None = None
-) -> int | None:
-    """Enqueue the event for the comment's current status (see :func:`enqueue`)."""
-    return enqueue(session, event_for(comment.status), comment, enabled=enabled, now=now)
-
-
-def enqueue_statuses(
-    session: Session, comment_ids: Iterable[int], *, enabled: bool, now: datetime | None = None
-) -> list[int]:
-    """Enqueue the event for the current status of each of these comments (bulk decisions)."""
-    if not enabled:
-        return []
-    ids = []
-    for comment_id in comment_ids:
-        comment = session.get(Comment, comment_id)
-        if comment is not None:
-            event_id = enqueue_status(session, comment, enabled=True, now=now)
-            if event_id is not None:
-                ids.append(event_id)
-    return ids
-
-
-def body_of(event_id: int, payload: Mapping[str, Any]) -> bytes:
-    """The request body of an outbox row."""
-    return json.dumps(
-        {"id": event_id, **payload}, ensure_ascii=False, separators=(",", ":")
-    ).encode()
-
-
-# --------------------------------------------------------------------------- delivery
 
 
 class Client(Protocol):
@@ -453,33 +276,6 @@ def deliver_due(
         if error is not None:
             report.errors.append(f"{item.id}: {error}")
     return report
-
-
-def outbox_status(session: Session, *, max_attempts: int) -> dict[str, int]:
-    """Counts: ``pending`` (to be tried), ``delivered`` and ``failed`` (given up)."""
-    undelivered = WebhookEvent.delivered_at.is_(None)
-    row = session.execute(
-        select(
-            func.count(case((WebhookEvent.delivered_at.is_not(None), 1))),
-            func.count(case((undelivered & (WebhookEvent.attempts < max_attempts), 1))),
-            func.count(case((undelivered & (WebhookEvent.attempts >= max_attempts), 1))),
-        )
-    ).one()
-    return {"pending": int(row[1]), "delivered": int(row[0]), "failed": int(row[2])}
-
-
-def retry_failed(session: Session, *, max_attempts: int, now: datetime | None = None) -> int:
-    """Give every failed event a new round of attempts, due now (flushed, not committed)."""
-    result = session.execute(
-        update(WebhookEvent)
-        .where(WebhookEvent.delivered_at.is_(None), WebhookEvent.attempts >= max_attempts)
-        .values(attempts=0, next_attempt_at=now or utcnow(), last_error="")
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-# --------------------------------------------------------------------------- the deliverer
 
 
 def run_deliverer(

@@ -1,0 +1,52 @@
+"""Signed webhooks to the site, delivered from an outbox: signing (:mod:`.signing`), the outbox
+(:mod:`.outbox`) and its delivery (:mod:`.delivery`). What a receiver gets: docs/webhooks.md."""
+
+from moderation.services.webhooks.delivery import (
+    DeliveryReport,
+    backoff,
+    claim_due,
+    deliver_due,
+    post,
+    run_deliverer,
+)
+from moderation.services.webhooks.outbox import (
+    EVENTS,
+    HELD,
+    PUBLISHED,
+    REJECTED,
+    body_of,
+    comment_json,
+    enqueue,
+    enqueue_status,
+    enqueue_statuses,
+    event_body,
+    event_for,
+    outbox_status,
+    retry_failed,
+)
+from moderation.services.webhooks.signing import sign, signature_header, verify_signature
+
+__all__ = [
+    "EVENTS",
+    "HELD",
+    "PUBLISHED",
+    "REJECTED",
+    "DeliveryReport",
+    "backoff",
+    "body_of",
+    "claim_due",
+    "comment_json",
+    "deliver_due",
+    "enqueue",
+    "enqueue_status",
+    "enqueue_statuses",
+    "event_body",
+    "event_for",
+    "outbox_status",
+    "post",
+    "retry_failed",
+    "run_deliverer",
+    "sign",
+    "signature_header",
+    "verify_signature",
+]
