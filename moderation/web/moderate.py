@@ -29,7 +29,7 @@ from moderation.domain.errors import ModerationError, NotFoundError
 from moderation.services import authors, webhooks
 from moderation.services import review_queue as rq
 from moderation.services.moderators import authenticate
-from moderation.storage.tables import Moderator
+from moderation.storage.tables import DecisionRecord, Moderator
 from moderation.web.auth import SESSION_KEY, csrf, current_moderator
 from moderation.web.database import get_session
 from moderation.web.extensions import webhooks_enabled
@@ -240,24 +240,18 @@ def decide_form(comment_id: int) -> Response:
         flash("Choose approve, spam, refuse or back to review.", "error")
         return redirect(_back(), code=303)
     version_raw = request.form.get("version", "")
-    try:
-        decision = rq.record_decision(
+    return _apply(
+        comment_id,
+        lambda: rq.record_decision(
             db,
             comment_id=_comment_id(comment_id),
             moderator=moderator,
             action=action,
             reason=request.form.get("reason", "")[:500] or None,
             version=int(version_raw) if version_raw.isdigit() else None,
-        )
-        webhooks.enqueue_status(db, decision.comment, enabled=webhooks_enabled())
-        db.commit()
-    except ModerationError as exc:
-        db.rollback()
-        flash(f"Comment {comment_id}: {_said(exc)}", "error")
-        return redirect(_back(), code=303)
-    current_app.extensions["moderation.metrics"].decided(decision)
-    flash(f"Comment {comment_id}: {decision.status.value}.", "ok")
-    return redirect(_back(), code=303)
+        ),
+        done=lambda decision: f"Comment {comment_id}: {decision.status.value}.",
+    )
 
 
 @bp.post("/comments/<int:comment_id>/undo")
@@ -268,13 +262,29 @@ def undo_form(comment_id: int) -> Response:
         return moderator
     db = get_session()
     raw = request.form.get("decision_id", "")
-    try:
-        decision = rq.undo(
+    return _apply(
+        comment_id,
+        lambda: rq.undo(
             db,
             comment_id=_comment_id(comment_id),
             moderator=moderator,
             decision_id=int(raw) if raw.isdigit() and len(raw) < 18 else None,
-        )
+        ),
+        done=lambda _decision: f"Comment {comment_id} is back in review.",
+    )
+
+
+def _apply(
+    comment_id: int,
+    change: Callable[[], DecisionRecord],
+    *,
+    done: Callable[[DecisionRecord], str],
+) -> Response:
+    """Make a form's change with its webhook event in one transaction, count it, say how it
+    went, and go back to the page (an error is said there too, and nothing is kept)."""
+    db = get_session()
+    try:
+        decision = change()
         webhooks.enqueue_status(db, decision.comment, enabled=webhooks_enabled())
         db.commit()
     except ModerationError as exc:
@@ -282,7 +292,7 @@ def undo_form(comment_id: int) -> Response:
         flash(f"Comment {comment_id}: {_said(exc)}", "error")
         return redirect(_back(), code=303)
     current_app.extensions["moderation.metrics"].decided(decision)
-    flash(f"Comment {comment_id} is back in review.", "ok")
+    flash(done(decision), "ok")
     return redirect(_back(), code=303)
 
 
