@@ -30,11 +30,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from moderation import create_app  # noqa: E402
+from moderation.domain.policy import Role  # noqa: E402
 from moderation.ml.features import CommentInput  # noqa: E402
 from moderation.services.moderators import create_moderator  # noqa: E402
 from moderation.services.sitekeys import create_site_key  # noqa: E402
 from moderation.storage import migrate  # noqa: E402
-from moderation.storage.tables import Role  # noqa: E402
 from moderation.web import database as db  # noqa: E402
 from moderation.web.extensions import get_scorer  # noqa: E402
 from tests import adversarial  # noqa: E402

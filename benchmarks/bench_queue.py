@@ -30,8 +30,9 @@ sys.path.insert(0, str(ROOT))
 from flask.testing import FlaskClient  # noqa: E402
 
 from moderation import create_app  # noqa: E402
+from moderation.domain.policy import Role  # noqa: E402
 from moderation.services.moderators import create_moderator, create_token  # noqa: E402
-from moderation.storage.tables import Moderator, Role  # noqa: E402
+from moderation.storage.tables import Moderator  # noqa: E402
 from moderation.web.database import get_session  # noqa: E402
 
 API_TARGET_MS = 50

@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from moderation.domain.policy import Status
+from moderation.domain.policy import Role, Status
 from moderation.services.intake import duplicate_key
 from moderation.storage.db import utcnow
-from moderation.storage.tables import Comment, DecisionRecord, Moderator, Prediction, Role
+from moderation.storage.tables import Comment, DecisionRecord, Moderator, Prediction
 
 _counter = itertools.count(1)
 

@@ -7,6 +7,7 @@ import sys
 import click
 
 from moderation.cli.context import session_scope
+from moderation.domain.policy import Role
 from moderation.services.moderators import (
     create_moderator,
     create_token,
@@ -16,7 +17,6 @@ from moderation.services.moderators import (
     revoke_tokens,
     set_password,
 )
-from moderation.storage.tables import Role
 
 
 @click.group()

@@ -20,6 +20,13 @@ class Status(StrEnum):
     REJECTED = "rejected"
 
 
+class Role(StrEnum):
+    """What a moderator may do."""
+
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+
 @dataclass(frozen=True, slots=True)
 class Thresholds:
     """Per-head cut-offs: below ``allow`` publish, at or above ``reject`` refuse, else review."""

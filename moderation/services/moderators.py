@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from moderation.domain.errors import ModerationError
+from moderation.domain.policy import Role
 from moderation.services.credentials import digest
 from moderation.storage.db import utcnow
-from moderation.storage.tables import ApiToken, Moderator, Role
+from moderation.storage.tables import ApiToken, Moderator
 
 _TOKEN_PREFIX = "modtok_"  # noqa: S105 - a prefix, not a secret
 MIN_PASSWORD = 8

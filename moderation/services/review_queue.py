@@ -37,10 +37,10 @@ from moderation.domain.errors import (
     NotFoundError,
     ValidationFailedError,
 )
-from moderation.domain.policy import Reason, Status
+from moderation.domain.policy import Reason, Role, Status
 from moderation.ml.datasets import Example
 from moderation.storage.db import utcnow
-from moderation.storage.tables import Comment, DecisionRecord, Moderator, Prediction, Report, Role
+from moderation.storage.tables import Comment, DecisionRecord, Moderator, Prediction, Report
 
 DEFAULT_LEASE = timedelta(minutes=5)
 Sort = Literal["priority", "age"]

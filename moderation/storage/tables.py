@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from moderation.domain.policy import Status
+from moderation.domain.policy import Role, Status
 from moderation.storage.db import Base, utcnow
 
 
@@ -195,13 +195,6 @@ class SiteKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
-
-
-class Role(StrEnum):
-    """What a moderator may do."""
-
-    MODERATOR = "moderator"
-    ADMIN = "admin"
 
 
 ROLE_TYPE = _by_value(Role, "moderator_role")

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from moderation.domain.errors import BadRequestError, NotFoundError, ValidationFailedError
+from moderation.domain.policy import Role
 from moderation.services import authors, webhooks
 from moderation.services import review_queue as rq
-from moderation.storage.tables import DecisionRecord, Moderator, Role
+from moderation.storage.tables import DecisionRecord, Moderator
 from moderation.web.auth import current_moderator, require
 from moderation.web.database import get_session
 from moderation.web.extensions import get_scorer, webhooks_enabled

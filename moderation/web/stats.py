@@ -18,8 +18,8 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 from werkzeug.wrappers import Response
 
 from moderation.domain.errors import BadRequestError
+from moderation.domain.policy import Role
 from moderation.services import stats as service
-from moderation.storage.tables import Role
 from moderation.web.auth import current_moderator, require
 from moderation.web.database import get_session
 

@@ -11,11 +11,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from moderation.domain.policy import Status
+from moderation.domain.policy import Role, Status
 from moderation.services.moderators import create_token
 from moderation.services.review_queue import moderator_labels
 from moderation.storage.db import utcnow
-from moderation.storage.tables import Comment, Role
+from moderation.storage.tables import Comment
 from tests.factories import make_comment, make_moderator, make_pending
 
 pytestmark = pytest.mark.functional

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from moderation.domain.policy import Role
 from moderation.services.moderators import create_moderator
-from moderation.storage.tables import Role
 from moderation.web.database import get_session
 from tests.conftest import served, sqlite_app
 from tests.functional.test_browser_moderation import CHROMIUM, CHROMIUM_ARGS, _need_browser

@@ -19,11 +19,11 @@ from sklearn.pipeline import Pipeline
 from sqlalchemy import func, select
 
 from moderation import create_app
-from moderation.domain.policy import Thresholds
+from moderation.domain.policy import Role, Thresholds
 from moderation.ml import artifacts
 from moderation.services import model_registry
 from moderation.services.moderators import create_moderator, create_token
-from moderation.storage.tables import ModelActivation, Role
+from moderation.storage.tables import ModelActivation
 from moderation.web.database import get_engine, get_session
 from tests.conftest import _postgres_or_skip, scratch_database
 

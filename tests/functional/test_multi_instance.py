@@ -26,10 +26,10 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from moderation.domain.policy import Role
 from moderation.ml import artifacts
 from moderation.services.moderators import create_moderator, create_token
 from moderation.storage.db import make_engine
-from moderation.storage.tables import Role
 from tests.conftest import IN_CI, MODELS_DIR, ROOT, _postgres_or_skip, scratch_database
 from tests.factories import make_pending
 from tests.functional.test_run_command import _free_port

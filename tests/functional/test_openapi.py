@@ -12,10 +12,10 @@ from flask import Flask
 from pydantic import BaseModel
 
 from moderation import create_app
+from moderation.domain.policy import Role
 from moderation.schemas import KNOWN_FIELDS, CommentIn
 from moderation.services.moderators import create_moderator, create_token
 from moderation.services.sitekeys import create_site_key
-from moderation.storage.tables import Role
 from moderation.web.api import ActivateIn, AuthorRuleIn, BulkIn, ClaimNextIn, DecisionIn, UndoIn
 from moderation.web.database import get_session
 from moderation.web.openapi import document

@@ -13,10 +13,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from moderation.domain.policy import Status
+from moderation.domain.policy import Role, Status
 from moderation.services.moderators import create_token
 from moderation.services.review_queue import moderator_labels
-from moderation.storage.tables import Comment, Role
+from moderation.storage.tables import Comment
 from moderation.web import database as db
 from tests.factories import make_comment, make_moderator, make_pending
 from tests.functional.test_moderate_page import _csrf, sign_in
