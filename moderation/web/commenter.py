@@ -53,13 +53,18 @@ def redirect_target(redirect_to: str) -> str | None:
     except ValueError:
         return None
     if not parts.scheme and not parts.netloc:
-        return (
-            redirect_to
-            if redirect_to.startswith("/") and not redirect_to.startswith("//")
-            else None
-        )
+        # A path on this host only: browsers read "/\\evil.example" (and a tab or newline
+        # inside) as "//evil.example", another host.
+        local = redirect_to.startswith("/") and not redirect_to.startswith("//")
+        return redirect_to if local and not any(c in redirect_to for c in "\\\t\r\n") else None
     origin = f"{parts.scheme}://{parts.netloc}".lower()
     return redirect_to if origin in current_app.config["SITE_ORIGINS"] else None
+
+
+def safe_referrer() -> str | None:
+    """The page the form was on, for a "back" link (http or https only)."""
+    referrer = request.referrer or ""
+    return referrer if referrer.startswith(("https://", "http://")) else None
 
 
 def with_params(url: str, params: dict[str, str], fragment: str) -> str:

@@ -54,6 +54,7 @@ from moderation.web.commenter import (
     form_signer,
     new_form_token,
     redirect_target,
+    safe_referrer,
     with_params,
 )
 from moderation.web.database import get_session
@@ -242,7 +243,7 @@ def _accepted(result: IntakeResult, site: SiteKey | None, data: CommentIn) -> Re
                 comment=comment,
                 status=shown,
                 values=_form_values(data),
-                back=target or _safe_referrer(),
+                back=target or safe_referrer(),
                 form_token=new_form_token(),  # the refused comment spent the page's token
             ),
             status=201,
@@ -262,7 +263,7 @@ def _accepted(result: IntakeResult, site: SiteKey | None, data: CommentIn) -> Re
             body=body,
             comment=comment,
             status=shown,
-            back=_safe_referrer(),
+            back=safe_referrer(),
         ),
         status=201,
         mimetype="text/html",
@@ -281,12 +282,6 @@ def _form_values(data: CommentIn) -> dict[str, str]:
         "redirect_to": data.redirect_to,
         "wp-comment-cookies-consent": "yes" if data.cookies_consent else "",
     }
-
-
-def _safe_referrer() -> str | None:
-    """The page the form was on, for a "back" link (http or https only)."""
-    referrer = request.referrer or ""
-    return referrer if referrer.startswith(("https://", "http://")) else None
 
 
 # --------------------------------------------------------------------------- "save my name"
@@ -336,9 +331,13 @@ def post_comment() -> Response:
     honeypot = str(data.get(current_app.config["HONEYPOT_FIELD"]) or "").strip() != ""
     token = data.get(FORM_TOKEN_FIELD)
     # Browsers post the form with its token; a site backend speaks for its own form.
-    form_check, form_token = _form_token_signal(
-        token if token is None or isinstance(token, str) else "not a string",
-        required=site is None and bool(current_app.config["REQUIRE_FORM_TOKEN"]),
+    form_check, form_token = (
+        (None, None)
+        if site is not None
+        else _form_token_signal(
+            token if token is None or isinstance(token, str) else "not a string",
+            required=bool(current_app.config["REQUIRE_FORM_TOKEN"]),
+        )
     )
     meta = RequestMeta(
         ip=_client_ip(site, comment_in),
@@ -347,8 +346,8 @@ def post_comment() -> Response:
         referrer=(comment_in.referrer if site and comment_in.referrer else None)
         or request.headers.get("Referer", ""),
         honeypot=honeypot,
-        form_check=None if site is not None else form_check,
-        form_token=None if site is not None else form_token,
+        form_check=form_check,
+        form_token=form_token,
         continuity=comment_in.verified_author
         if site is not None
         else _has_author_cookie(comment_in.email),

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request
 from werkzeug.wrappers import Response
 
 from moderation.domain.errors import BadRequestError, NotFoundError, UnsupportedMediaTypeError
 from moderation.services import reports
+from moderation.web.commenter import redirect_target, safe_referrer, with_params
 from moderation.web.database import get_session
 from moderation.web.errors import wants_html
 from moderation.web.ratelimit import limiter
@@ -56,18 +57,14 @@ def report(comment_id: int) -> Response:
     )
     session.commit()
     if wants_html():
-        from moderation.web.commenter import redirect_target, with_params
-
         target = redirect_target(str(data.get("redirect_to") or ""))
         if target is not None:
-            from flask import redirect
-
             return redirect(
                 with_params(target, {"reported": str(comment_id)}, f"comment-{comment_id}"),
                 code=303,
             )
         return Response(
-            render_template("reported.html", message=THANKS, back=request.referrer),
+            render_template("reported.html", message=THANKS, back=safe_referrer()),
             status=201,
             mimetype="text/html",
         )

@@ -151,6 +151,17 @@ def test_form_post_to_another_origin_gets_a_page_instead(make_app: Callable[...,
     assert b"Your comment has been published." in response.data
 
 
+@pytest.mark.parametrize("target", ["/\\evil.example/phish", "//evil.example"])
+def test_a_path_that_browsers_read_as_another_host_is_not_followed(
+    make_app: Callable[..., Flask], target: str
+) -> None:
+    client = make_app().test_client()
+    response = client.post("/comments", data=payload(redirect_to=target))
+    assert response.status_code == 201
+    assert response.mimetype == "text/html"
+    assert "Location" not in response.headers
+
+
 def test_pending_form_post_carries_the_author_token(make_app: Callable[..., Flask]) -> None:
     app = make_app(FIXED_SCORES={"spam": 0.6, "abuse": 0.01}, SITE_ORIGINS=["https://news.example"])
     response = app.test_client().post(
