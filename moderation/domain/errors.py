@@ -136,11 +136,3 @@ class ServiceUnavailableError(ModerationError):
 
 class DeadlineExceededError(ServiceUnavailableError):
     """A request ran past its deadline (a stalled dependency): answered 503, not left hanging."""
-
-
-class ModelUnavailableError(ModerationError):
-    """No model is loaded."""
-
-    status_code = 503
-    code = "model_unavailable"
-    message = "The scoring model is not available."

@@ -273,13 +273,7 @@ def list_versions(models_dir: Path) -> list[str]:
 
 def active_version(models_dir: Path) -> str | None:
     """The version named by ``models/ACTIVE``, else the newest one, else ``None``."""
-    pointer = models_dir / ACTIVE
-    if pointer.is_file():
-        name = pointer.read_text(encoding="utf-8").strip()
-        if name:
-            return name
-    versions = list_versions(models_dir)
-    return versions[-1] if versions else None
+    return ModelStore(models_dir).active()
 
 
 def activate(models_dir: Path, version: str) -> None:

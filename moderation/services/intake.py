@@ -561,10 +561,8 @@ def store_comment(
             since = now - timedelta(seconds=settings.flood_seconds)
             params.update({"f_email": data.email, "f_ip": meta.ip, "f_since": since})
         if event is not None:
-            body = webhooks.event_body(event, Comment(id=0, **values), now)
-            params.update({"w_payload": body, "w_event": event, "w_attempts": 0})
-            params.update({"w_next_attempt_at": now, "w_delivered_at": None})
-            params.update({"w_last_error": "", "w_created_at": now})
+            row = webhooks.event_row(event, Comment(id=0, **values), now)
+            params.update({f"w_{k}": v for k, v in row.items()})
         statement = _insert_all(
             token is not None,
             prediction is not None,

@@ -318,16 +318,6 @@ def list_comments(
     return Page(items, next_cursor, min(total, cap), total > cap, counts)
 
 
-def list_pending(
-    session: Session, *, flt: QueueFilter, page: int, per_page: int
-) -> tuple[int, list[Comment]]:
-    """(total, one page of the filter's tab) in queue order (offset paging)."""
-    listed = list_comments(
-        session, flt=flt, limit=per_page, offset=(page - 1) * per_page, with_counts=False
-    )
-    return listed.total, listed.items
-
-
 def author_histories(session: Session, emails: Sequence[str]) -> dict[str, dict[str, int]]:
     """For each email, how many of its comments are in each status (one statement)."""
     out = {email: {status.value: 0 for status in Status} for email in emails}

@@ -18,7 +18,7 @@ from moderation.services import review_queue as rq
 from moderation.storage.tables import DecisionRecord, Moderator
 from moderation.web.auth import current_moderator, require
 from moderation.web.database import get_session
-from moderation.web.extensions import get_scorer, webhooks_enabled
+from moderation.web.extensions import commit_decision, get_scorer, webhooks_enabled
 from moderation.web.listing import item_json, page_details, queue_filter, text_arg
 from moderation.web.query import int_arg
 
@@ -190,11 +190,7 @@ def decide(comment_id: int) -> Response:
 
 def _committed(session: Session, decision: DecisionRecord) -> Response:
     """Commit a moderator's decision with its webhook event, count it, answer with the item."""
-    webhooks.enqueue_status(
-        session, decision.comment, enabled=webhooks_enabled()
-    )  # the outbox: in the same transaction
-    session.commit()
-    current_app.extensions["moderation.metrics"].decided(decision)
+    commit_decision(session, decision)
     return jsonify({"decision_id": decision.id, "item": item_json(decision.comment)})
 
 

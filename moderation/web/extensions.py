@@ -1,11 +1,14 @@
 """Per-app collaborators of the views: the scorer (loaded once per process in the factory and
-kept on ``app.extensions``) and whether webhooks are sent."""
+kept on ``app.extensions``), whether webhooks are sent, and committing a moderator's decision."""
 
 from __future__ import annotations
 
 from flask import Flask, current_app
+from sqlalchemy.orm import Session
 
+from moderation.services import webhooks
 from moderation.services.scoring import Scorer, ScorerHolder
+from moderation.storage.tables import DecisionRecord
 from moderation.web.database import get_engine
 
 EXTENSION = "moderation.scorer"
@@ -28,6 +31,14 @@ def get_holder(app: Flask) -> ScorerHolder:
 def get_scorer() -> Scorer | None:
     """The current app's scorer, or ``None`` when no model could be loaded."""
     return get_holder(current_app).get()
+
+
+def commit_decision(session: Session, decision: DecisionRecord) -> None:
+    """Commit a moderator's decision together with its webhook event (the outbox, in the same
+    transaction), then count it in the metrics."""
+    webhooks.enqueue_status(session, decision.comment, enabled=webhooks_enabled())
+    session.commit()
+    current_app.extensions["moderation.metrics"].decided(decision)
 
 
 def webhooks_enabled() -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, g, request
 from sqlalchemy.orm import Session
 
 from moderation.domain.errors import ValidationFailedError
@@ -24,14 +24,12 @@ def _latest_prediction(comment: Comment) -> Prediction | None:
 
 
 def _current_thresholds() -> dict[str, dict[str, float]]:
-    found = thresholds_for(get_scorer(), settings_from_config(current_app.config))
-    return {head: t.as_dict() for head, t in found.items()}
-
-
-def stored_explanation(comment: Comment) -> dict[str, list[dict[str, Any]]] | None:
-    """Per head, the words that raised the score, as stored at intake (``None``: not kept)."""
-    prediction = _latest_prediction(comment)
-    return prediction.explanation if prediction is not None else None
+    """The thresholds in force now, for comments stored without theirs (once per request)."""
+    if "current_thresholds" not in g:
+        found = thresholds_for(get_scorer(), settings_from_config(current_app.config))
+        g.current_thresholds = {head: t.as_dict() for head, t in found.items()}
+    current: dict[str, dict[str, float]] = g.current_thresholds
+    return current
 
 
 def _reason_json(reason: dict[str, Any]) -> dict[str, Any]:

@@ -26,13 +26,13 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response
 
 from moderation.domain.errors import ModerationError, NotFoundError
-from moderation.services import authors, webhooks
+from moderation.services import authors
 from moderation.services import review_queue as rq
 from moderation.services.moderators import authenticate
 from moderation.storage.tables import DecisionRecord, Moderator
 from moderation.web.auth import SESSION_KEY, csrf, current_moderator
 from moderation.web.database import get_session
-from moderation.web.extensions import webhooks_enabled
+from moderation.web.extensions import commit_decision
 from moderation.web.listing import page_details, queue_filter
 from moderation.web.ratelimit import limiter
 
@@ -280,18 +280,16 @@ def _apply(
     *,
     done: Callable[[DecisionRecord], str],
 ) -> Response:
-    """Make a form's change with its webhook event in one transaction, count it, say how it
-    went, and go back to the page (an error is said there too, and nothing is kept)."""
+    """Make a form's change and commit it (:func:`commit_decision`), say how it went, and go
+    back to the page (an error is said there too, and nothing is kept)."""
     db = get_session()
     try:
         decision = change()
-        webhooks.enqueue_status(db, decision.comment, enabled=webhooks_enabled())
-        db.commit()
+        commit_decision(db, decision)
     except ModerationError as exc:
         db.rollback()
         flash(f"Comment {comment_id}: {_said(exc)}", "error")
         return redirect(_back(), code=303)
-    current_app.extensions["moderation.metrics"].decided(decision)
     flash(done(decision), "ok")
     return redirect(_back(), code=303)
 

@@ -56,6 +56,19 @@ def event_body(event: str, comment: Comment, now: datetime) -> dict[str, Any]:
     return {"event": event, "created_at": now.isoformat(), "comment": comment_json(comment)}
 
 
+def event_row(event: str, comment: Comment, now: datetime) -> dict[str, Any]:
+    """A new outbox row's values: the event, its body, due now, never tried."""
+    return {
+        "event": event,
+        "payload": event_body(event, comment, now),
+        "attempts": 0,
+        "next_attempt_at": now,
+        "delivered_at": None,
+        "last_error": "",
+        "created_at": now,
+    }
+
+
 def enqueue(
     session: Session,
     event: str,
@@ -78,20 +91,7 @@ def enqueue(
         session.flush()
     now = now or utcnow()
     event_id: int = (
-        session.connection()
-        .execute(
-            _INSERT_EVENT,
-            {
-                "event": event,
-                "payload": event_body(event, comment, now),
-                "attempts": 0,
-                "next_attempt_at": now,
-                "delivered_at": None,
-                "last_error": "",
-                "created_at": now,
-            },
-        )
-        .scalar_one()
+        session.connection().execute(_INSERT_EVENT, event_row(event, comment, now)).scalar_one()
     )
     return event_id
 
