@@ -52,7 +52,7 @@ def test_the_dashboard_draws_its_charts(live_server: str) -> None:
                 sizes = [marks.nth(i).bounding_box() for i in range(marks.count())]
                 drawn = [b for b in sizes if b and b["width"] > 0 and b["height"] > 0]
                 assert drawn, f"{chart}: nothing of non-zero size"
-            # Five stacked segments over four days, the tallest (two comments) twice the others.
+            # Seven stacked segments over four days, the tallest (two comments) twice the others.
             bars = page.locator("svg#chart-per-day rect.bar")
             expect(bars).to_have_count(7)
             heights = sorted(bars.nth(i).bounding_box()["height"] for i in range(7))  # type: ignore[index]
