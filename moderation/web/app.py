@@ -22,6 +22,7 @@ from moderation.web import (
     extensions,
     health,
     metrics,
+    metrics_endpoint,
     moderate,
     openapi,
     perspective,
@@ -47,6 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     retention.init_app(app)  # after the deadline: a stalled purge cannot hang a request
     extensions.init_app(app)
     metrics.init_app(app)
+    metrics_endpoint.init_app(app)
     csrf.init_app(app)
     register_error_handlers(app)
     app.register_blueprint(health.bp)

@@ -1,33 +1,18 @@
-"""Prometheus metrics: requests and latency by endpoint, decisions, queue, active model.
+"""The Prometheus counters and histograms, and what records them: every request's endpoint,
+status and latency, and every decision (through :class:`Metrics` on ``app.extensions``).
 
-Under gunicorn the counters live in ``PROMETHEUS_MULTIPROC_DIR`` (set by gunicorn.conf.py),
-so a scrape of any worker sees all workers. Queue depth, the oldest item's age and the model
-version are read at scrape time.
+``/metrics`` itself is served by :mod:`moderation.web.metrics_endpoint`; the gauges read at
+scrape time are in :mod:`moderation.web.metrics_collector`.
 """
 
 from __future__ import annotations
 
-import hmac
-import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
-
-from moderation.domain.errors import ForbiddenError, UnauthorizedError
-from moderation.security import bearer_token
+from flask import Flask, Response, g, request
+from prometheus_client import Counter, Histogram
 
 EXTENSION = "moderation.metrics"
 
@@ -66,55 +51,12 @@ class Metrics:
             DECISIONS.labels(status.value, code, actor).inc()
 
 
-class _LiveCollector(Collector):
-    """Values read at scrape time from the database and the scorer."""
-
-    def __init__(self, app: Flask) -> None:
-        self.app = app
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        from moderation.services.review_queue import queue_stats
-        from moderation.web.database import get_session
-        from moderation.web.extensions import get_scorer
-
-        depth, age = queue_stats(get_session())
-        yield GaugeMetricFamily(
-            "moderation_queue_depth", "Comments waiting for a moderator.", value=depth
-        )
-        yield GaugeMetricFamily(
-            "moderation_queue_oldest_age_seconds",
-            "Age of the oldest comment waiting for a moderator.",
-            value=age,
-        )
-        scorer = get_scorer()
-        model = GaugeMetricFamily(
-            "moderation_model_info",
-            "The model version this process scores with.",
-            labels=["version"],
-        )
-        model.add_metric([scorer.version if scorer is not None else "none"], 1.0)
-        yield model
-
-
 def _endpoint() -> str:
     return request.url_rule.endpoint if request.url_rule is not None else "unmatched"
 
 
-def _check_token(config: Any) -> None:
-    """``/metrics`` reveals traffic and queue sizes: it needs the metrics token when one is set,
-    and, in production, is closed until one is."""
-    token = config.get("METRICS_TOKEN")
-    if token is None:
-        if config["ENV"] == "production":
-            raise ForbiddenError("Set MODERATION_METRICS_TOKEN to read the metrics.")
-        return
-    sent = bearer_token()
-    if not sent or not hmac.compare_digest(sent.encode(), str(token).encode()):
-        raise UnauthorizedError("Send 'Authorization: Bearer <metrics token>'.")
-
-
 def init_app(app: Flask) -> None:
-    """Time every request and serve /metrics."""
+    """Keep the recorder on ``app.extensions`` and time every request."""
     app.extensions[EXTENSION] = Metrics()
 
     @app.before_request
@@ -129,16 +71,3 @@ def init_app(app: Flask) -> None:
             LATENCY.labels(endpoint).observe(time.perf_counter() - started)
             REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
         return response
-
-    @app.get("/metrics")
-    def metrics() -> Response:
-        _check_token(current_app.config)
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-            shared = CollectorRegistry()
-            multiprocess.MultiProcessCollector(shared)  # type: ignore[no-untyped-call]
-            text = generate_latest(shared)
-        else:
-            text = generate_latest(REGISTRY)
-        live = CollectorRegistry()
-        live.register(_LiveCollector(current_app._get_current_object()))  # type: ignore[attr-defined]
-        return Response(text + generate_latest(live), mimetype=CONTENT_TYPE_LATEST)
