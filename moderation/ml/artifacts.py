@@ -1,12 +1,8 @@
 """Model artifacts: one skops file per head, a JSON manifest, a model card, the active pointer.
 
-The writer and the reader of the format live here. A version is a folder
-``models/<version>/`` holding ``spam.skops``, ``abuse.skops``, ``manifest.json``,
-``MODEL_CARD.md`` and the evaluation report. ``models/ACTIVE`` names the version in use.
-
-Loading never runs code from a file: skops refuses every type outside :data:`TRUSTED_TYPES`
-(empty: the pipelines are stock TF-IDF + logistic regression), and a file whose sha256 differs
-from its manifest is refused before it is opened.
+A version is a folder ``models/<version>/`` (the heads' ``.skops`` files, ``manifest.json``,
+``MODEL_CARD.md``, the evaluation report); ``models/ACTIVE`` names the one in use. Loading never
+runs code from a file (see :func:`load_model`).
 """
 
 from __future__ import annotations
@@ -220,7 +216,9 @@ def read_manifest(folder: Path) -> dict[str, Any]:
 
 
 def load_model(folder: Path) -> ModelArtifact:
-    """Load and verify a version folder.
+    """Load and verify a version folder, never running code from a file: each head's sha256
+    is checked against the manifest before skops opens it, and skops refuses every type
+    outside :data:`TRUSTED_TYPES` (empty: the pipelines are stock scikit-learn).
 
     :raises ArtifactError: missing files, a sha256 that does not match the manifest, a type
         outside :data:`TRUSTED_TYPES`, or a scikit-learn version other than the one that wrote it.

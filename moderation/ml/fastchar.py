@@ -1,11 +1,8 @@
 """Exact, fast stand-in for ``HashingVectorizer(analyzer="char_wb")`` at serving time.
 
-:func:`char_wb_counts` returns the same matrix as scikit-learn's ``HashingVectorizer`` with
-``analyzer="char_wb", lowercase=False, alternate_sign=False, norm=None`` (float64 counts), but
-with NumPy over the whole batch instead of Python per n-gram. The n-grams of a text are the
-n-grams of its words, so each distinct word of the batch is cut and hashed once (MurmurHash3 x86
-32-bit over UTF-8 bytes, vectorised); one sort of (text, feature) keys then gives the counts.
-Training keeps using scikit-learn itself.
+:func:`char_wb_counts` returns scikit-learn's matrix, computed with NumPy over the whole batch
+instead of Python per n-gram: the n-grams of a text are those of its words, so each distinct
+word is cut and hashed once (MurmurHash3, vectorised). Training keeps using scikit-learn.
 """
 
 from __future__ import annotations

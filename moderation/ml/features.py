@@ -1,15 +1,8 @@
 """Text normalisation and metadata features shared by training and serving.
 
-Everything here is a pure function. The scikit-learn pipelines stay stock: they receive the
-rows built by :func:`to_rows` (normalised text, metadata tokens) and never call back into this
-module, so the saved artifacts contain no custom code.
-
-Normalisation defeats the common evasions: HTML entities, zero-width characters, homoglyphs
-and fancy Unicode letters, leetspeak inside words ("f4ck", "b1tch", "id10t"), s p a c e d or
-d.o.t.t.e.d letters and repeated letters ("fuuuuck"). Each step is one regular expression or
-one character table, applied the same way by the fast path (:func:`normalise`) and by the
-offset-tracking path (:func:`normalise_with_offsets`) that maps highlighted n-grams back to
-the characters the commenter typed.
+Pure functions. The stock pipelines receive the rows built by :func:`to_rows` and never call
+back here, so the saved artifacts hold no custom code. Normalisation undoes common evasions:
+entities, zero-width characters, homoglyphs, leetspeak, s p a c e d and repeated letters.
 """
 
 from __future__ import annotations
@@ -308,7 +301,8 @@ def _sub_with_offsets(
 
 
 def normalise_with_offsets(text: str) -> tuple[str, list[int]]:
-    """Like :func:`normalise`, also returning, per output character, its index in ``text``."""
+    """Like :func:`normalise`, also returning, per output character, its index in ``text``
+    (highlighted n-grams map back to what the commenter typed). Keep the two in step."""
     offsets = list(range(len(text)))
     # The entity step and the character table run on the original text; all later steps
     # run on their output, exactly as in normalise().

@@ -1,17 +1,8 @@
 """The pipelines of the two heads, their calibration, and explanations of their scores.
 
-Each head is one stock scikit-learn ``Pipeline``:
-
-    ColumnTransformer(text: TfidfVectorizer word 1-2-grams, meta: binary metadata tokens)
-    -> LogisticRegression
-
-over the rows built by :func:`moderation.ml.features.to_rows`. Because the classifier is linear,
-every score is the logistic of a sum of per-feature contributions, which is what
-:func:`explain` reports, with the character spans of each n-gram in the original text.
-
-Calibration is Platt scaling fitted on validation data and folded into the logistic
-regression (``coef * a``, ``intercept * a + b``): exactly the same probabilities as a separate
-sigmoid calibrator, with the artifact still a plain stock pipeline.
+Each head is a stock scikit-learn ``Pipeline`` (hashed word n-grams, optionally character
+n-grams and metadata tokens, into a logistic regression) over :func:`to_rows`'s rows. Being
+linear, a score is the logistic of a sum of per-feature contributions: :func:`explain`.
 """
 
 from __future__ import annotations

@@ -1,20 +1,8 @@
 """Train both heads from labelled data, choose the decision band, evaluate, write a model version.
 
-The recipe, deterministic end to end:
-
-1. Load the bundled sets (plus any moderator and site labels); drop public rows that are not
-   in a supported language; deduplicate on normalised text.
-2. Split by group: a set's own split where it publishes one, else 70/15/15 by group hash.
-3. Article replies (the team's own, moderators' and sites' labels) are what the service
-   decides on, and few: their train and validation rows are cut into folds by group, and
-   each fold is scored by heads fitted without it (out-of-fold scores for all of them).
-4. The final heads are fitted on every training row and every reply outside the test split,
-   with per-set sample weights, then calibrated by Platt scaling fitted on the out-of-fold
-   scores; both heads' thresholds are chosen together, for each strictness level, on those
-   calibrated out-of-fold scores at a realistic mix of traffic.
-5. Evaluate on *test* per set, on the held-out realistic replies (decisions at every level,
-   next to the previous model and alt-profanity-check) and on the functional checks; write
-   the report, the plots, the manifest and the model card.
+Deterministic end to end; :func:`train` holds the recipe. Article replies, the comments the
+service decides on, are few: their out-of-fold scores calibrate the heads and choose the
+thresholds, and the report compares the new model with the one in use.
 """
 
 from __future__ import annotations
@@ -634,6 +622,17 @@ def train(
     head_params: Mapping[str, Mapping[str, Any]] = HEAD_PARAMS,
 ) -> TrainResult:
     """Train both heads and write a new model version (not activated).
+
+    1. Load the bundled sets (deduplicated) and ``extra`` labels; drop public rows not in a
+       supported language; split by group (:func:`moderation.ml.datasets.assign_split`).
+    2. Score the article replies (train and validation) out of fold: each fold by heads fitted
+       without it (:func:`out_of_fold_logits`).
+    3. Fit the final heads on every training row and every reply outside the test split, with
+       per-set weights; calibrate them by Platt scaling fitted on the out-of-fold scores, on
+       which both heads' thresholds are chosen together per strictness level, at a realistic
+       mix of traffic (:func:`choose_levels`).
+    4. Evaluate per set on *test*, on the held-out replies (beside ``previous`` and
+       alt-profanity-check) and on the functional checks; write the report, manifest and card.
 
     :param previous: the model in use, evaluated beside the new one in the report.
     :param cases_path: the functional checks (default: ``training/checks`` beside the data).

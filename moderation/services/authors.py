@@ -1,11 +1,8 @@
 """Moderators' standing rules on authors: block an email or an address, trust an email.
 
-A blocked email or address makes the author's next comments spam at intake (reason
-``blocked_email`` / ``blocked_ip``, as the configured block lists do). A trusted email counts
-as an approved history: a comment the spam model is only unsure about is published, but only
-for an author who proves continuity (the signed author cookie, or a site backend vouching), as
-anyone can type an email. Intake reads these rules in the same statement as its duplicate
-check, so they cost no round trip.
+Intake (:mod:`moderation.services.intake`) applies them: a block makes the author's next
+comments spam (``blocked_email`` / ``blocked_ip``); a trusted email counts as an approved
+history, but only for an author who proves continuity, as anyone can type an email.
 """
 
 from __future__ import annotations

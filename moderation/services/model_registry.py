@@ -1,14 +1,8 @@
 """Which model version is active, for every instance: the database is the one shared record.
 
-Activating a version stores its files in ``model_versions`` (once) and appends a row to
-``model_activations``; the latest row names the active version. Every worker of every
-instance looks at that row every ``RELOAD_SECONDS`` (:class:`moderation.services.scoring.
-ScorerHolder`); a version it does not have on disk is unpacked from the database into its own
-models folder and verified there (the manifest's sha256 must be the one recorded at
-activation, and the manifest pins every head file's sha256) before it is loaded.
-
-Without any activation row (a fresh install), the active version is the file pointer's:
-``var/models/ACTIVE``, else the shipped ``models/ACTIVE``.
+Activating stores the version's files in ``model_versions`` (once) and appends a row to
+``model_activations``; the latest row names the active version. Before any activation, the
+file pointers decide (:meth:`moderation.ml.artifacts.ModelStore.active`).
 """
 
 from __future__ import annotations

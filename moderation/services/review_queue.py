@@ -1,19 +1,8 @@
 """The review queue: tabs, search, paging, leases (claims), human decisions, undo, history,
 labels, reader reports and author rules.
 
-Every decision stays visible and reversible: the tabs list pending, reported, approved, spam
-and refused comments, and any moderator can change any comment's status. Every human decision
-is a new ``decisions`` row; the comment's status, claim and version change with it. A decision
-carries the comment version the moderator saw: if the comment changed since (another moderator
-decided, claimed or undid), it is a conflict, never a silent overwrite; changing a comment that
-is no longer pending needs that version and a reason. Claims are conditional UPDATEs (and
-``FOR UPDATE SKIP LOCKED`` on PostgreSQL when taking the next N), so two moderators never hold
-the same item.
-
-Pages are read with a keyset cursor (the last item's sort key), so a page never shifts when
-items are decided meanwhile, and every page costs the same few statements however many items
-it holds: the comments, their decisions and predictions (one ``IN`` query each), their authors'
-counts and rules, and their open reports.
+Every decision stays visible and reversible: each human decision is a new ``decisions`` row,
+checked against the comment version the moderator saw (a conflict, never a silent overwrite).
 """
 
 from __future__ import annotations
@@ -286,6 +275,9 @@ def list_comments(
 ) -> Page:
     """One page of a tab in its order, after ``cursor`` (or skipping ``offset`` rows).
 
+    The cursor is a keyset (the last item's sort key): a page never shifts when items before
+    it are decided meanwhile.
+
     :raises CursorError: the cursor is not one this order handed out.
     """
     dialect = session.get_bind().dialect.name
@@ -383,6 +375,8 @@ def claim(
     now: datetime | None = None,
 ) -> Comment:
     """Lease one pending comment to ``moderator`` (renewing their own lease).
+
+    A conditional UPDATE: of two moderators claiming the same item at once, one gets it.
 
     :raises ConflictError: it is decided, or another moderator's lease is running.
     """

@@ -1,15 +1,8 @@
 """The moderation dashboard's numbers: volume, backlog, time to decision, moderators, overturns.
 
-Every figure is one aggregate query over indexed columns (``comments.created_at``,
-``comments.status``, ``decisions.created_at``, ``decisions.comment_id``,
-``predictions.comment_id``) restricted to the date range, so the cost follows the range and
-the backlog, not the size of the tables; Python only reshapes the grouped rows (a few per
-day). Days are UTC days. The SQL is the same on SQLite and PostgreSQL except for two small
-functions, :class:`day_of` and :class:`seconds_between`, compiled per dialect.
-
-A comment's time in the review queue is read from its decisions (append-only): a stint in the
-queue starts at a decision whose status is ``pending`` and ends at the comment's next
-decision (an approval, a refusal, or an undo that takes it out again).
+Each figure is one aggregate query over indexed columns restricted to the range (UTC days), so
+its cost follows the range and the backlog, not the size of the tables. The SQL is the same on
+SQLite and PostgreSQL but for :class:`day_of` and :class:`seconds_between`.
 """
 
 from __future__ import annotations
@@ -272,6 +265,8 @@ def _stints_ended(rng: DateRange, *, by_moderators: bool = False) -> Any:
     """Queue stints that ended in the range (``started``, ``ended``); ``by_moderators``: only
     those a moderator ended.
 
+    A stint starts at a decision whose status is ``pending`` and ends at the comment's next
+    decision (an approval, a refusal, or an undo that takes it out of the queue again).
     The decision before each leaving one is read by two index look-ups in the select list;
     joining it on ``id = (SELECT max(id) ...)`` makes PostgreSQL hash every decision.
     """

@@ -1,12 +1,8 @@
 """A deadline per request, so that a stalled dependency gives a 503, not a killed worker.
 
-The database and Redis clients have their own timeouts for connecting, but a connection that
-stalls mid-query (a network partition behind a proxy that keeps the socket open) would wait
-until gunicorn kills the worker at 30 s. In a sync worker (one request at a time, in the main
-thread), a ``SIGALRM`` timer raises :class:`DeadlineExceededError` inside the wait instead (and
-every second after, until the request ends); the error handler answers 503 with
-``Retry-After`` and drops the connections. Requests handled in
-other threads (a threaded development server, tests) run without it.
+A connection that stalls mid-query (a partition behind a proxy that keeps the socket open)
+would wait until gunicorn kills the worker. In a sync worker a ``SIGALRM`` timer raises
+:class:`DeadlineExceededError` inside the wait instead; the error handler answers 503.
 """
 
 from __future__ import annotations
@@ -34,6 +30,8 @@ def expired() -> bool:
 
 
 def _applies() -> bool:
+    """In the main thread only (a sync worker's one request at a time): requests handled in
+    other threads (a threaded development server, tests) run without a deadline."""
     return (
         threading.current_thread() is threading.main_thread()
         and float(current_app.config["REQUEST_DEADLINE_SECONDS"]) > 0

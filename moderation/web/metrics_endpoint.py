@@ -1,9 +1,8 @@
 """``GET /metrics``: the Prometheus text, behind the metrics token.
 
-Under gunicorn the counters live in ``PROMETHEUS_MULTIPROC_DIR`` (set by gunicorn.conf.py), so
-a scrape of any worker sees all workers; the live gauges are appended at each scrape. The
-route is the app's own (endpoint ``metrics``), not a blueprint's: its requests are labelled
-``metrics`` and it runs the app's request hooks like any page.
+Under gunicorn the counters of all workers are read from ``PROMETHEUS_MULTIPROC_DIR``; the live
+gauges are appended at each scrape. The route is the app's own, not a blueprint's: its requests
+keep the label ``metrics`` and run every request hook like any page.
 """
 
 from __future__ import annotations

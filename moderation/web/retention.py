@@ -1,16 +1,8 @@
 """The service's own retention purge: at most hourly per process, from a request.
 
-``moderation purge`` run from cron is the main way to erase old IP addresses, user agents and
-referrers and to prune delivered webhook events (:func:`moderation.services.privacy.purge`).
-So that they are erased even where no cron job was set up, each process also runs the purge
-on a request at most once an hour (measured with :func:`time.monotonic`; the first request of
-a process runs it), in a session and transaction of its own, before the request's own work.
-
-A run is bounded (:data:`MAX_ROWS` per table, in batches), so one request never waits long;
-a bigger backlog is finished by the next runs or by ``moderation purge``. Health probes and
-static files never run it. A failure is logged (without personal data) and swallowed: a purge
-never fails a request, and the next attempt is an hour later. ``MODERATION_RETENTION_DAYS``
-of 0 or less turns the hook off.
+``moderation purge`` from cron is the main way (:func:`moderation.services.privacy.purge`);
+this hook erases old request metadata and delivered webhook events even where no cron job was
+set up. ``MODERATION_RETENTION_DAYS`` of 0 or less turns it off.
 """
 
 from __future__ import annotations
@@ -54,6 +46,10 @@ class RetentionState:
 def init_app(app: Flask, *, clock: Callable[[], float] | None = None) -> None:
     """Register the hourly purge on ``app``'s requests (after ``db.init_app``).
 
+    A process's first request runs it, then a request at most once an hour (on
+    :func:`time.monotonic`), before the request's own work; health probes and static files
+    never do.
+
     Calling it again does not add a second hook: it replaces the clock and makes the purge
     due at the next request (for tests).
 
@@ -90,8 +86,12 @@ def init_app(app: Flask, *, clock: Callable[[], float] | None = None) -> None:
 
 
 def run(app: Flask) -> privacy.PurgeReport | None:
-    """One bounded purge in a session of its own, committed; ``None`` when it failed (the
-    failure is logged, never raised)."""
+    """One purge in a session of its own, committed; ``None`` when it failed (the failure is
+    logged without personal data, never raised: a purge never fails a request).
+
+    Bounded (:data:`MAX_ROWS` per table, in batches) so that one request never waits long; a
+    bigger backlog is finished by the next runs or by ``moderation purge``.
+    """
     session: Session | None = None
     try:
         session = app.extensions[DB_EXTENSION]["sessionmaker"]()
