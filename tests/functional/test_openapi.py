@@ -10,15 +10,17 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from moderation import create_app
 from moderation.domain.policy import Role
 from moderation.schemas import KNOWN_FIELDS, CommentIn
 from moderation.services.moderators import create_moderator, create_token
 from moderation.services.sitekeys import create_site_key
+from moderation.web import responses
 from moderation.web.api import ActivateIn, AuthorRuleIn, BulkIn, ClaimNextIn, DecisionIn, UndoIn
 from moderation.web.database import get_session
-from moderation.web.openapi import document
+from moderation.web.openapi import REQUEST_MODELS, _SchemaGenerator, document
 from tests.conftest import served, sqlite_app
 
 pytestmark = pytest.mark.functional
@@ -83,6 +85,41 @@ def test_request_bodies_are_the_schemas_of_the_models_that_validate_them(
     if model is CommentIn:  # every alias a post may use, and only those
         assert set(schema["properties"]) == KNOWN_FIELDS | {"form_token", "fax_number"}
         assert schema["additionalProperties"] is False
+
+
+def test_every_schema_of_an_operation_is_a_component_generated_from_a_model() -> None:
+    """Answers (and the bodies validated by hand) are the schemas of the models in
+    ``moderation.web.responses``; no operation carries a schema of its own."""
+    doc = document()
+    models = {
+        name: model
+        for name, model in vars(responses).items()
+        if isinstance(model, type)
+        and issubclass(model, BaseModel)
+        and model.__module__ == responses.__name__
+    }
+    answers: set[str] = set()
+    bodies: set[str] = set()
+    for ops in doc["paths"].values():
+        for op in ops.values():
+            contents = [(answers, a.get("content", {})) for a in op["responses"].values()]
+            contents.append((bodies, op.get("requestBody", {}).get("content", {})))
+            for names, content in contents:
+                for media, entry in content.items():
+                    if media == "text/html":  # a form post's page
+                        assert entry["schema"] == {"type": "string"}
+                        continue
+                    assert set(entry["schema"]) == {"$ref"}
+                    names.add(entry["schema"]["$ref"].removeprefix("#/components/schemas/"))
+    assert answers <= set(models)
+    assert bodies - {m.__name__ for m in REQUEST_MODELS} <= set(models)
+    _, generated = models_json_schema(
+        [(models[name], "serialization") for name in sorted(answers | bodies & set(models))],
+        ref_template="#/components/schemas/{model}",
+        schema_generator=_SchemaGenerator,
+    )
+    for name, schema in generated["$defs"].items():
+        assert doc["components"]["schemas"][name] == schema, name
 
 
 def test_the_document_is_served() -> None:
