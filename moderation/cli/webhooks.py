@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from moderation.cli.context import cli_app, session_scope
-from moderation.services.webhooks import outbox_status, retry_failed, run_deliverer
+from moderation.services.webhooks import new_secret, outbox_status, retry_failed, run_deliverer
 from moderation.web.database import get_sessionmaker
 
 
@@ -83,3 +83,10 @@ def webhooks_retry() -> None:
     with session_scope(app, commit=True) as session:
         count = retry_failed(session, max_attempts=app.config["WEBHOOK_MAX_ATTEMPTS"])
     click.echo(f"{count} failed event(s) queued again")
+
+
+@webhooks.command("new-secret")
+def webhooks_new_secret() -> None:
+    """Print a new signing secret in the Standard Webhooks form (whsec_ and base64), for
+    MODERATION_WEBHOOK_SECRETS and the receiver."""
+    click.echo(new_secret())

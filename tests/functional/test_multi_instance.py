@@ -287,7 +287,7 @@ def test_webhooks_are_delivered_once_by_deliverers_on_both_hosts(cluster: Cluste
             d.send_signal(signal.SIGTERM)
         for d in deliverers:
             d.communicate(timeout=20)
-    ids = [int(r.headers["X-Moderation-Delivery"]) for r in cluster.receiver.requests]
+    ids = [int(r.headers["webhook-id"]) for r in cluster.receiver.requests]
     assert len(ids) == len(set(ids)), Counter(ids).most_common(3)
     hooks = [r for r in cluster.receiver.requests if r.json["comment"]["article_id"] == "hooks"]
     assert len(hooks) == 12

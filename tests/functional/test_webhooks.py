@@ -7,6 +7,7 @@ same port. Tests that need more than one connection commit for real and clean up
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -26,6 +27,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
+from standardwebhooks import Webhook
+from werkzeug.datastructures import Headers
 
 from moderation import create_app
 from moderation.services import webhooks
@@ -38,7 +41,8 @@ from tests.factories import make_moderator, make_pending
 
 pytestmark = pytest.mark.functional
 
-SECRETS = ["new-secret-0123456789abcdef", "old-secret-fedcba9876543210"]
+# The scheme's own form (whsec_ and base64) and a plain shared secret: both sign.
+SECRETS = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "old-secret-fedcba9876543210"]
 
 
 # --------------------------------------------------------------------------- the receiver
@@ -47,7 +51,7 @@ SECRETS = ["new-secret-0123456789abcdef", "old-secret-fedcba9876543210"]
 @dataclass(frozen=True)
 class Received:
     path: str
-    headers: dict[str, str]
+    headers: Headers  # case-insensitive, as HTTP headers are
     body: bytes
 
     @property
@@ -79,7 +83,9 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver._lock:
-                    receiver.requests.append(Received(self.path, dict(self.headers), body))
+                    receiver.requests.append(
+                        Received(self.path, Headers(list(self.headers.items())), body)
+                    )
                     status, delay = receiver.status, receiver.delay
                 if delay:
                     time.sleep(delay)
@@ -112,7 +118,7 @@ class Receiver:
 
     def delivery_ids(self) -> list[int]:
         with self._lock:
-            return [int(r.headers["X-Moderation-Delivery"]) for r in self.requests]
+            return [int(r.headers["webhook-id"]) for r in self.requests]
 
 
 @pytest.fixture
@@ -304,8 +310,8 @@ def test_delivery_posts_a_signed_body_that_verifies_with_each_secret(
     assert request.path == "/hooks/moderation"
     assert request.headers["Content-Type"] == "application/json"
     assert request.headers["X-Moderation-Event"] == "comment.published"
-    assert request.headers["X-Moderation-Delivery"] == str(row.id)
-    timestamp = request.headers["X-Moderation-Timestamp"]
+    assert request.headers["webhook-id"] == str(row.id)
+    timestamp = request.headers["webhook-timestamp"]
     assert abs(int(timestamp) - time.time()) < 60
     body = request.json
     assert body["id"] == row.id
@@ -324,15 +330,19 @@ def test_delivery_posts_a_signed_body_that_verifies_with_each_secret(
         "created_at",
     }
 
-    header = request.headers["X-Moderation-Signature"]
-    entries = header.split(",")
+    header = request.headers["webhook-signature"]
+    entries = header.split(" ")
     assert len(entries) == 2
-    assert all(e.startswith("v1=") and len(e) == 3 + 64 for e in entries)
+    assert all(e.startswith("v1,") and len(base64.b64decode(e[3:])) == 32 for e in entries)
+    headers = dict(request.headers.items())
     # Rotation: a receiver on the new secret and one still on the old one both accept it.
-    assert webhooks.verify_signature(request.body, timestamp, header, [SECRETS[0]])
-    assert webhooks.verify_signature(request.body, timestamp, header, [SECRETS[1]])
-    assert webhooks.verify_signature(request.body, timestamp, header, SECRETS[0])
-    assert not webhooks.verify_signature(request.body, timestamp, header, ["someone-else"])
+    assert webhooks.verify_signature(request.body, headers, [SECRETS[0]])
+    assert webhooks.verify_signature(request.body, headers, [SECRETS[1]])
+    assert webhooks.verify_signature(request.body, headers, SECRETS[0])
+    assert not webhooks.verify_signature(request.body, headers, ["someone-else"])
+    # The scheme's own library, as a receiver would use it, accepts it too.
+    Webhook(SECRETS[0]).verify(request.body, headers)  # raises if it does not verify
+    assert Webhook(SECRETS[1].encode()).verify(request.body, headers)["id"] == row.id
     # Nothing is due any more.
     assert deliver(hook_app, session).claimed == 0
     assert len(receiver.requests) == 1
@@ -583,28 +593,41 @@ def test_a_locked_event_is_skipped_not_waited_for(
 def test_verify_signature_rejects_tampering_and_old_timestamps() -> None:
     body = b'{"id":1,"event":"comment.published"}'
     now = int(time.time())
-    header = webhooks.signature_header(body, now, SECRETS)
-    assert webhooks.verify_signature(body, str(now), header, [SECRETS[1]])
-    assert webhooks.verify_signature(body.decode(), now, header, [SECRETS[0]])
-    assert not webhooks.verify_signature(body + b" ", str(now), header, SECRETS)  # tampered
-    assert not webhooks.verify_signature(body.replace(b"1", b"2"), str(now), header, SECRETS)
-    assert not webhooks.verify_signature(body, str(now + 1), header, SECRETS)  # other time
-    old = now - 301
-    old_header = webhooks.signature_header(body, old, SECRETS)
-    assert not webhooks.verify_signature(body, str(old), old_header, SECRETS)  # too old
-    assert webhooks.verify_signature(body, str(old), old_header, SECRETS, tolerance=600)
-    assert webhooks.verify_signature(body, str(old), old_header, SECRETS, now=old + 10)
-    future = now + 3600
-    assert not webhooks.verify_signature(
-        body, str(future), webhooks.signature_header(body, future, SECRETS), SECRETS
-    )
-    assert not webhooks.verify_signature(body, "soon", header, SECRETS)
-    assert not webhooks.verify_signature(body, str(now), "", SECRETS)
-    single = webhooks.signature_header(body, now, [SECRETS[0]])
-    assert webhooks.verify_signature(body, str(now), single, SECRETS)
-    assert not webhooks.verify_signature(body, str(now), "v0=" + single[3:], SECRETS)
-    assert not webhooks.verify_signature(body, str(now), header, [])
-    assert not webhooks.verify_signature(body, str(now), header, ["wrong"])
+
+    def signed(at: int = now, secrets: list[str] = SECRETS, **change: str) -> dict[str, str]:
+        return {**webhooks.signed_headers("1", body, at, secrets), **change}
+
+    assert webhooks.verify_signature(body, signed(), [SECRETS[1]])
+    assert webhooks.verify_signature(body.decode(), signed(), [SECRETS[0]])
+    assert not webhooks.verify_signature(body + b" ", signed(), SECRETS)  # tampered
+    assert not webhooks.verify_signature(body.replace(b"1", b"2"), signed(), SECRETS)
+    other_time = signed(**{"webhook-timestamp": str(now + 1)})
+    assert not webhooks.verify_signature(body, other_time, SECRETS)
+    assert not webhooks.verify_signature(body, signed(**{"webhook-id": "2"}), SECRETS)
+    assert webhooks.verify_signature(body, signed(now - 290), SECRETS)
+    assert not webhooks.verify_signature(body, signed(now - 301), SECRETS)  # too old
+    assert not webhooks.verify_signature(body, signed(now + 3600), SECRETS)  # from the future
+    assert not webhooks.verify_signature(body, signed(**{"webhook-timestamp": "soon"}), SECRETS)
+    assert not webhooks.verify_signature(body, signed(**{"webhook-signature": ""}), SECRETS)
+    single = signed(secrets=[SECRETS[0]])
+    assert webhooks.verify_signature(body, single, SECRETS)
+    v0 = "v0," + single["webhook-signature"][3:]
+    assert not webhooks.verify_signature(body, {**single, "webhook-signature": v0}, SECRETS)
+    garbled = {**single, "webhook-signature": "v1"}
+    assert not webhooks.verify_signature(body, garbled, SECRETS)
+    assert not webhooks.verify_signature(body, signed(), [])
+    assert not webhooks.verify_signature(body, signed(), ["wrong"])
+    assert "webhook-signature" not in webhooks.signed_headers("1", body, now, [])
+
+
+def test_new_secrets_are_the_schemes_and_distinct() -> None:
+    first, second = webhooks.new_secret(), webhooks.new_secret()
+    assert first != second
+    assert first.startswith("whsec_")
+    assert len(base64.b64decode(first.removeprefix("whsec_"))) == 32
+    body = b"{}"
+    headers = webhooks.signed_headers("7", body, int(time.time()), [first])
+    Webhook(first).verify(body, headers)
 
 
 # --------------------------------------------------------------------------- configuration
@@ -690,12 +713,7 @@ def test_cli_delivers_from_a_sqlite_file(
     [request] = receiver.requests
     headers = request.headers
     for secret in SECRETS:
-        assert webhooks.verify_signature(
-            request.body,
-            headers["X-Moderation-Timestamp"],
-            headers["X-Moderation-Signature"],
-            [secret],
-        )
+        assert webhooks.verify_signature(request.body, dict(headers.items()), [secret])
     assert request.json["event"] == "comment.published"
 
     # The long-running deliverer picks up new events and stops cleanly on SIGTERM.
@@ -720,9 +738,18 @@ def test_cli_delivers_from_a_sqlite_file(
     assert "delivered 1, to retry 0, given up 0" in out
     status = run("webhooks", "status")
     assert status.stdout.split("\n")[:3] == ["pending: 0", "delivered: 2", "failed: 0"]
+    secret = run("webhooks", "new-secret")
+    assert secret.returncode == 0, secret.stderr
+    Webhook(secret.stdout.strip())  # the scheme's library takes it as a secret
+    assert secret.stdout.startswith("whsec_")
     db.get_engine(service).dispose()
 
 
 def test_verify_signature_refuses_absurd_timestamps() -> None:
-    assert not webhooks.verify_signature(b"{}", "9" * 400, "v1=00", ["s"])
-    assert not webhooks.verify_signature(b"{}", "-5", "v1=00", ["s"])
+    for timestamp in ("9" * 400, "-5", "1e400", "nan"):
+        headers = {
+            "webhook-id": "1",
+            "webhook-timestamp": timestamp,
+            "webhook-signature": "v1,AA==",
+        }
+        assert not webhooks.verify_signature(b"{}", headers, ["s"])

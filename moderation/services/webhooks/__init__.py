@@ -24,7 +24,7 @@ from moderation.services.webhooks.outbox import (
     outbox_status,
     retry_failed,
 )
-from moderation.services.webhooks.signing import sign, signature_header, verify_signature
+from moderation.services.webhooks.signing import new_secret, signed_headers, verify_signature
 
 __all__ = [
     "EVENTS",
@@ -42,11 +42,11 @@ __all__ = [
     "enqueue_statuses",
     "event_for",
     "event_row",
+    "new_secret",
     "outbox_status",
     "post",
     "retry_failed",
     "run_deliverer",
-    "sign",
-    "signature_header",
+    "signed_headers",
     "verify_signature",
 ]

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from moderation.services.webhooks.outbox import body_of
-from moderation.services.webhooks.signing import signature_header
+from moderation.services.webhooks.signing import signed_headers
 from moderation.storage.db import utcnow
 from moderation.storage.tables import WebhookEvent
 
@@ -139,16 +139,12 @@ def _send(
 ) -> str | None:
     """Send one event; ``None`` when it was delivered, else what went wrong."""
     body = body_of(item.id, item.payload)
-    timestamp = int(time.time())
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "X-Moderation-Event": item.event,
-        "X-Moderation-Delivery": str(item.id),
-        "X-Moderation-Timestamp": str(timestamp),
+        **signed_headers(str(item.id), body, int(time.time()), secrets),
     }
-    if secrets:
-        headers["X-Moderation-Signature"] = signature_header(body, timestamp, secrets)
     try:
         status = client(url, body, headers, timeout)
     except TimeoutError:

@@ -11,11 +11,12 @@ defined( 'ABSPATH' ) || exit;
  * POST /wp-json/moderation-service/v1/webhook (or /?rest_route=/moderation-service/v1/webhook
  * with plain permalinks).
  *
- * The service sends `{"id", "event", "created_at", "comment": {"id", "status", ...}}` with
- * `X-Moderation-Timestamp` and `X-Moderation-Signature: v1=<hex>[,v1=<hex>...]`, where each hex
- * is HMAC-SHA256 of "<timestamp>.<raw body>" keyed with one of its secrets. A request is taken
- * only when one signature matches one of this site's secrets and the timestamp is within five
- * minutes of now. Delivery is at least once and retries can overtake: an event is applied only
+ * The service sends `{"id", "event", "created_at", "comment": {"id", "status", ...}}` signed
+ * in the Standard Webhooks scheme: `webhook-id`, `webhook-timestamp` and `webhook-signature:
+ * v1,<base64>[ v1,<base64>...]`, where each signature is HMAC-SHA256 of "<id>.<timestamp>.<raw
+ * body>" keyed with one of its secrets (a `whsec_` secret is base64; any other is used as it
+ * is). A request is taken only when one signature matches one of this site's secrets and the
+ * timestamp is within five minutes of now. Delivery is at least once and retries can overtake: an event is applied only
  * if its id is greater than the last one applied to that comment, and not if a WordPress
  * moderator changed the comment after the event was made. An event whose status is the one
  * this site already knows (the echo of intake's own answer, or of a decision sent from here)
@@ -62,18 +63,19 @@ class Moderation_Service_Webhook {
 	}
 
 	/**
-	 * Whether the header holds a valid signature of the body at that timestamp.
+	 * Whether the header holds a valid signature of the message at that timestamp.
 	 *
 	 * @param string   $body      The raw request body.
-	 * @param string   $timestamp X-Moderation-Timestamp (unix seconds).
-	 * @param string   $header    X-Moderation-Signature.
+	 * @param string   $id        webhook-id.
+	 * @param string   $timestamp webhook-timestamp (unix seconds).
+	 * @param string   $header    webhook-signature.
 	 * @param string[] $secrets   The secrets a signature may be made with.
 	 * @param int|null $now       The current time (tests move it).
 	 * @return bool
 	 */
-	public static function verify( $body, $timestamp, $header, array $secrets, $now = null ) {
+	public static function verify( $body, $id, $timestamp, $header, array $secrets, $now = null ) {
 		$timestamp = trim( (string) $timestamp );
-		if ( '' === $timestamp || strlen( $timestamp ) > 12 || ! ctype_digit( $timestamp ) ) {
+		if ( '' === (string) $id || '' === $timestamp || strlen( $timestamp ) > 12 || ! ctype_digit( $timestamp ) ) {
 			return false;
 		}
 		$now = null === $now ? time() : (int) $now;
@@ -81,17 +83,20 @@ class Moderation_Service_Webhook {
 			return false; // Too old (or from the future): a replay, or a clock far off.
 		}
 		$given = array();
-		foreach ( explode( ',', (string) $header ) as $entry ) {
-			$entry = trim( $entry );
-			if ( 0 === strpos( $entry, 'v1=' ) ) {
-				$given[] = strtolower( substr( $entry, 3 ) );
+		foreach ( explode( ' ', (string) $header ) as $entry ) {
+			if ( 0 === strpos( $entry, 'v1,' ) ) {
+				$given[] = substr( $entry, 3 );
 			}
 		}
 		foreach ( $secrets as $secret ) {
-			if ( '' === (string) $secret ) {
+			$secret = (string) $secret;
+			if ( 0 === strpos( $secret, 'whsec_' ) ) {
+				$secret = (string) base64_decode( substr( $secret, 6 ), true );
+			}
+			if ( '' === $secret ) {
 				continue;
 			}
-			$expected = hash_hmac( 'sha256', $timestamp . '.' . $body, (string) $secret );
+			$expected = base64_encode( hash_hmac( 'sha256', $id . '.' . $timestamp . '.' . $body, $secret, true ) );
 			foreach ( $given as $candidate ) {
 				if ( hash_equals( $expected, $candidate ) ) {
 					return true;
@@ -113,7 +118,7 @@ class Moderation_Service_Webhook {
 			return self::answer( 403, 'webhooks_off', 'No webhook secret is set in Settings > Moderation service.' );
 		}
 		$body = (string) $request->get_body();
-		if ( ! self::verify( $body, (string) $request->get_header( 'x_moderation_timestamp' ), (string) $request->get_header( 'x_moderation_signature' ), $secrets ) ) {
+		if ( ! self::verify( $body, (string) $request->get_header( 'webhook_id' ), (string) $request->get_header( 'webhook_timestamp' ), (string) $request->get_header( 'webhook_signature' ), $secrets ) ) {
 			return self::answer( 401, 'bad_signature', 'The signature or its timestamp is not valid.' );
 		}
 		$event = json_decode( $body, true );
