@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from sklearn.pipeline import Pipeline
@@ -26,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import make_server
 
 from moderation import create_app
+from moderation.cli import main
 from moderation.domain.policy import Thresholds
 from moderation.ml import artifacts
 from moderation.ml.features import CommentInput, to_rows
@@ -291,6 +294,25 @@ def sqlite_app(path: Path, **config: Any) -> Flask:
     )
     migrate.upgrade(db.get_engine(app))
     return app
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listened on when asked (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A migrated SQLite database for the commands (and apps) a test runs: its URL, also set as
+    ``MODERATION_DATABASE_URL``, with ``MODERATION_SECRET_KEY`` set too."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("MODERATION_DATABASE_URL", url)
+    monkeypatch.setenv("MODERATION_SECRET_KEY", "test")
+    result = CliRunner().invoke(main, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    return url
 
 
 @contextlib.contextmanager

@@ -22,15 +22,6 @@ def _only_the_given_models_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODERATION_SHIPPED_MODELS_DIR", "")
 
 
-@pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A migrated SQLite database of the commands' own (activations are recorded there)."""
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("MODERATION_DATABASE_URL", url)
-    assert CliRunner().invoke(main, ["db", "upgrade"]).exit_code == 0
-    return url
-
-
 def _active(url: str) -> str | None:
     from moderation.services import model_registry
     from moderation.storage.db import make_engine
@@ -146,7 +137,7 @@ def own_data(tmp_path: Path) -> Path:
 
 
 def test_train_is_deterministic_and_manages_versions(
-    runner: CliRunner, own_data: Path, tmp_path: Path, database: str
+    runner: CliRunner, own_data: Path, tmp_path: Path, cli_database: str
 ) -> None:
     models = tmp_path / "models"
     for version in ("v1", "v2"):
@@ -173,7 +164,7 @@ def test_train_is_deterministic_and_manages_versions(
     manifest = json.loads((models / "v2" / "manifest.json").read_text())
     assert manifest["training_data"]["files"]
     assert manifest["training_data"]["rows"]["train"] > 0
-    assert _active(database) == "v2"
+    assert _active(cli_database) == "v2"
     assert not (models / "ACTIVE").exists()  # activation is recorded in the database only
 
     listed = runner.invoke(main, ["models", "list", "--models-dir", str(models)])
@@ -183,16 +174,16 @@ def test_train_is_deterministic_and_manages_versions(
     assert "by cli" in listed.output
     rolled = runner.invoke(main, ["models", "rollback", "--models-dir", str(models)])
     assert rolled.exit_code == 0, rolled.output
-    assert _active(database) == "v1"
+    assert _active(cli_database) == "v1"
     again = runner.invoke(main, ["models", "rollback", "--models-dir", str(models)])
     assert again.exit_code == 0  # back to the version active before: v2
-    assert _active(database) == "v2"
+    assert _active(cli_database) == "v2"
     unknown = runner.invoke(main, ["models", "activate", "v9", "--models-dir", str(models)])
     assert unknown.exit_code != 0
     assert "no model version 'v9'" in unknown.output
     activated = runner.invoke(main, ["models", "activate", "v1", "--models-dir", str(models)])
     assert activated.exit_code == 0
-    assert _active(database) == "v1"
+    assert _active(cli_database) == "v1"
 
 
 def test_commands_fail_clearly_without_a_model(runner: CliRunner, tmp_path: Path) -> None:
@@ -207,17 +198,17 @@ def _train(runner: CliRunner, data: Path, models: Path, version: str, *flags: st
 
 
 def test_train_does_not_activate_unless_asked(
-    runner: CliRunner, own_data: Path, tmp_path: Path, database: str
+    runner: CliRunner, own_data: Path, tmp_path: Path, cli_database: str
 ) -> None:
     models = tmp_path / "models"
     result = _train(runner, own_data, models, "quiet")
     assert result.exit_code == 0, result.output
     assert "not activated" in result.output
-    assert _active(database) is None
+    assert _active(cli_database) is None
 
 
 def test_the_quality_gate_stops_a_model_below_the_floors_unless_forced(
-    runner: CliRunner, own_data: Path, tmp_path: Path, database: str
+    runner: CliRunner, own_data: Path, tmp_path: Path, cli_database: str
 ) -> None:
     models = tmp_path / "models"
     checks = own_data.parent / "checks"
@@ -229,7 +220,7 @@ def test_the_quality_gate_stops_a_model_below_the_floors_unless_forced(
     assert refused.exit_code != 0
     assert "quality gate: functional checks overall" in refused.output
     assert "not activated" in refused.output
-    assert _active(database) is None
+    assert _active(cli_database) is None
     forced = _train(runner, own_data, models, "v2", "--activate", "--force")
     assert forced.exit_code == 0, forced.output
-    assert _active(database) == "v2"
+    assert _active(cli_database) == "v2"

@@ -22,16 +22,7 @@ from tests.factories import make_pending
 pytestmark = pytest.mark.functional
 
 
-@pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = f"sqlite:///{tmp_path / 'mods.db'}"
-    monkeypatch.setenv("MODERATION_DATABASE_URL", url)
-    monkeypatch.setenv("MODERATION_SECRET_KEY", "test")
-    assert CliRunner().invoke(main, ["db", "upgrade"]).exit_code == 0
-    return url
-
-
-def test_create_moderator_and_token(database: str) -> None:
+def test_create_moderator_and_token(cli_database: str) -> None:
     runner = CliRunner()
     created = runner.invoke(
         main, ["moderator", "create", "alice", "--role", "admin"], input="long enough pw\n"
@@ -55,7 +46,7 @@ def test_create_moderator_and_token(database: str) -> None:
         assert found.name == "alice"
 
 
-def test_train_includes_moderator_labels(database: str, tmp_path: Path) -> None:
+def test_train_includes_moderator_labels(cli_database: str, tmp_path: Path) -> None:
     runner = CliRunner()
     runner.invoke(main, ["moderator", "create", "alice"], input="long enough pw\n")
     app = create_app({"SCORER_BACKEND": "fixed"})
@@ -107,7 +98,7 @@ def test_train_includes_moderator_labels(database: str, tmp_path: Path) -> None:
     assert "feedback_labels: 1" in report
 
 
-def test_list_enable_and_reset_password(database: str) -> None:
+def test_list_enable_and_reset_password(cli_database: str) -> None:
     runner = CliRunner()
     runner.invoke(
         main, ["moderator", "create", "alice", "--role", "admin"], input="long enough pw\n"
@@ -131,7 +122,7 @@ def test_list_enable_and_reset_password(database: str) -> None:
     assert runner.invoke(main, ["moderator", "enable", "nobody"]).exit_code != 0
 
 
-def test_site_key_list_shows_names_and_states_never_keys(database: str) -> None:
+def test_site_key_list_shows_names_and_states_never_keys(cli_database: str) -> None:
     runner = CliRunner()
     key = runner.invoke(main, ["site-key", "create", "news"]).output.strip()
     runner.invoke(main, ["site-key", "create", "old"])

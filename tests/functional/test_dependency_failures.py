@@ -37,7 +37,7 @@ from moderation import create_app
 from moderation.storage import migrate
 from moderation.storage.tables import Comment
 from moderation.web import database as db
-from tests.conftest import IN_CI, POSTGRES_URL, _postgres_or_skip
+from tests.conftest import IN_CI, POSTGRES_URL, _postgres_or_skip, free_port
 
 pytestmark = pytest.mark.functional
 
@@ -49,12 +49,6 @@ BASE = {
     "RATELIMIT_ENABLED": False,
     "FLOOD_SECONDS": 0,
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def comment(number: int, **extra: Any) -> dict[str, Any]:
@@ -85,7 +79,7 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 def test_postgres_with_nothing_listening_is_a_quick_503(
     app_logs: pytest.LogCaptureFixture,
 ) -> None:
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/test"
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/test"
     app = create_app({**BASE, "DATABASE_URL": url})
     client = app.test_client()
     with app_logs.at_level(logging.INFO):
@@ -324,7 +318,7 @@ def silent_server() -> Iterator[int]:
 @pytest.mark.parametrize("kind", ["nothing listening", "never answers"])
 def test_rate_limits_fall_back_to_memory_when_redis_fails(tmp_path: Path, kind: str) -> None:
     with contextlib.ExitStack() as stack:
-        port = _free_port() if kind == "nothing listening" else stack.enter_context(silent_server())
+        port = free_port() if kind == "nothing listening" else stack.enter_context(silent_server())
         app = create_app(
             {
                 **BASE,

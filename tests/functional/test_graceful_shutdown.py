@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import threading
@@ -16,15 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _post(base: str, number: int) -> tuple[str, int | None]:
@@ -50,7 +43,7 @@ def _post(base: str, number: int) -> tuple[str, int | None]:
 
 
 def test_sigterm_answers_requests_in_flight_and_refuses_the_rest(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     database = tmp_path / "shutdown.db"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("MODERATION_")},

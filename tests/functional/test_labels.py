@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -93,13 +92,9 @@ def test_akismet_flood_of_one_label_stores_one_row_and_then_refuses_new_ones(
     assert count(db_session) == 5
 
 
-def test_labels_command_lists_accepts_rejects_and_purges(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("MODERATION_DATABASE_URL", f"sqlite:///{tmp_path / 'labels.db'}")
-    monkeypatch.setenv("MODERATION_SECRET_KEY", "test")
+@pytest.mark.usefixtures("cli_database")
+def test_labels_command_lists_accepts_rejects_and_purges() -> None:
     runner = CliRunner()
-    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
     with create_app({"SCORER_BACKEND": "fixed"}).app_context():
         session = get_session()
         site, _ = create_site_key(session, name="shop")

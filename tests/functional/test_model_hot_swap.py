@@ -20,8 +20,7 @@ from click.testing import CliRunner
 
 from moderation.cli import main
 from moderation.ml import artifacts
-from tests.conftest import MODELS_DIR, ROOT
-from tests.functional.test_run_command import _free_port
+from tests.conftest import MODELS_DIR, ROOT, free_port
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
 
@@ -47,7 +46,7 @@ def _get(url: str) -> dict[str, object]:
 def test_workers_follow_models_active_without_failing_requests(tmp_path: Path) -> None:
     models = tmp_path / "models"
     old, new = _two_versions(models)
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "MODERATION_DATABASE_URL": f"sqlite:///{tmp_path / 'swap.db'}",

@@ -584,16 +584,6 @@ def test_a_failing_purge_never_fails_a_request(
 # --------------------------------------------------------------------------- the commands
 
 
-@pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = f"sqlite:///{tmp_path / 'privacy.db'}"
-    monkeypatch.setenv("MODERATION_DATABASE_URL", url)
-    monkeypatch.setenv("MODERATION_SECRET_KEY", "test")
-    result = CliRunner().invoke(main, ["db", "upgrade"])
-    assert result.exit_code == 0, result.output
-    return url
-
-
 def committed(build: Callable[[Session], Any]) -> Any:
     """Run ``build`` on the configured database and commit."""
     with create_app({"SCORER_BACKEND": "fixed"}).app_context():
@@ -617,7 +607,7 @@ def test_every_privacy_option_has_help() -> None:
                 assert param.help, f"{name} {param.name}"
 
 
-def test_purge_command(database: str) -> None:
+def test_purge_command(cli_database: str) -> None:
     def build(session: Session) -> tuple[int, int]:
         old = make_comment(session, ip="192.0.2.1", created_at=OLD)
         make_comment(session, ip="192.0.2.2", created_at=RECENT)
@@ -647,7 +637,7 @@ def test_purge_command(database: str) -> None:
     assert runner.invoke(main, ["purge", "--days", "0"]).exit_code != 0
 
 
-def test_erase_command(database: str) -> None:
+def test_erase_command(cli_database: str) -> None:
     def build(session: Session) -> tuple[int, int]:
         ann = make_comment(session, author="Ann", email="ann@example.org", ip="192.0.2.10")
         bob = make_comment(session, author="Bob", email="bob@example.org", ip="203.0.113.5")
@@ -687,7 +677,7 @@ def test_erase_command(database: str) -> None:
     assert read(lambda s: columns(s.get(Comment, bob_id))["author"]) == privacy.ERASED
 
 
-def test_export_command(database: str, tmp_path: Path) -> None:
+def test_export_command(cli_database: str, tmp_path: Path) -> None:
     def build(session: Session) -> int:
         ann = make_comment(session, author="Ann", email="ann@example.org", content="Mine.")
         make_comment(session, author="Bob", email="bob@example.org", content="Not hers.")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -17,15 +16,12 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+_free_port = free_port  # test_multi_instance.py imports it from here
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -54,7 +50,7 @@ def hooks() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, hooks: Any) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     folder = tmp_path_factory.mktemp("run")
     db = folder / "service.db"
     log = (folder / "service.log").open("wb")
