@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from sqlalchemy.orm import Session
 
 from moderation.services import privacy
@@ -47,8 +47,8 @@ def init_app(app: Flask, *, clock: Callable[[], float] | None = None) -> None:
     """Register the hourly purge on ``app``'s requests (after ``db.init_app``).
 
     A process's first request runs it, then a request at most once an hour (on
-    :func:`time.monotonic`), before the request's own work; health probes and static files
-    never do.
+    :func:`time.monotonic`), after its answer is sent (when the server closes the response);
+    health probes and static files never do.
 
     Calling it again does not add a second hook: it replaces the clock and makes the purge
     due at the next request (for tests).
@@ -63,12 +63,7 @@ def init_app(app: Flask, *, clock: Callable[[], float] | None = None) -> None:
     state = RetentionState(clock=clock)
     app.extensions[EXTENSION] = state
 
-    @app.before_request
-    def _purge_when_due() -> None:
-        if int(app.config.get("RETENTION_DAYS") or 0) <= 0:
-            return
-        if request.blueprint in _SKIPPED_BLUEPRINTS or request.endpoint in (None, "static"):
-            return
+    def purge_when_due() -> None:
         if state.next_run is not None and state.now() < state.next_run:
             return
         if not state.lock.acquire(blocking=False):
@@ -83,6 +78,18 @@ def init_app(app: Flask, *, clock: Callable[[], float] | None = None) -> None:
             run(app)
         finally:
             state.lock.release()
+
+    @app.after_request
+    def _purge_after_the_answer(response: Response) -> Response:
+        # Run when the server closes the response, once the answer is sent: the request's
+        # client never waits for the purge (on SQLite it may wait for the write lock).
+        if int(app.config.get("RETENTION_DAYS") or 0) <= 0:
+            return response
+        if request.blueprint in _SKIPPED_BLUEPRINTS or request.endpoint in (None, "static"):
+            return response
+        if state.next_run is None or state.now() >= state.next_run:
+            response.call_on_close(purge_when_due)
+        return response
 
 
 def run(app: Flask) -> privacy.PurgeReport | None:

@@ -233,7 +233,8 @@ def test_on_sqlite_reads_never_wait_for_the_write_lock_and_writes_queue_for_it(
     if engine.dialect.name != "sqlite":
         pytest.skip("SQLite's locking")
     client = app.test_client()
-    # The first request runs the hourly retention purge, a writer: not the read measured here.
+    # A first read warms the app up (the hourly purge, a writer, runs only when a response is
+    # closed, which the test client does not do).
     assert client.get("/articles/42/comments").status_code == 200
     answers: list[tuple[TestResponse, float]] = []
 

@@ -30,9 +30,15 @@ from moderation.domain.policy import Role
 from moderation.ml import artifacts
 from moderation.services.moderators import create_moderator, create_token
 from moderation.storage.db import make_engine
-from tests.conftest import IN_CI, MODELS_DIR, ROOT, _postgres_or_skip, scratch_database
+from tests.conftest import (
+    IN_CI,
+    MODELS_DIR,
+    ROOT,
+    _postgres_or_skip,
+    free_port,
+    scratch_database,
+)
 from tests.factories import make_pending
-from tests.functional.test_run_command import _free_port
 from tests.functional.test_webhooks import Receiver
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
@@ -145,7 +151,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         }
         servers, urls = [], []
         for i, m in enumerate(models):
-            port = _free_port()
+            port = free_port()
             log = folder / f"instance-{i}.log"
             with log.open("wb") as out:
                 server = subprocess.Popen(

@@ -21,9 +21,6 @@ from tests.conftest import ROOT, free_port
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
 
 
-_free_port = free_port  # test_multi_instance.py imports it from here
-
-
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: object, **kwargs: object) -> None:
         return None

@@ -29,7 +29,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -47,7 +46,7 @@ import httpx
 import pytest
 
 from moderation.services import webhooks
-from tests.conftest import IN_CI, ROOT
+from tests.conftest import IN_CI, ROOT, free_port
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
 
@@ -116,12 +115,6 @@ def _require_tools() -> None:
 
 
 # --------------------------------------------------------------------------- processes
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -509,7 +502,7 @@ def _mariadb(tmp: Path, socket_path: Path) -> Process:
             f"--socket={socket_path}",
             "--skip-networking=0",
             "--bind-address=127.0.0.1",
-            f"--port={_free_port()}",
+            f"--port={free_port()}",
             f"--pid-file={tmp / 'mariadb.pid'}",
             "--skip-log-bin",
             "--skip-name-resolve",
@@ -592,7 +585,7 @@ def running_site(
     _require_tools()
     tmp = tmp_path_factory.mktemp("wordpress")
     socket_dir = Path(tempfile.mkdtemp(prefix="wpdb-"))  # a socket path must be short
-    wp_port, service_port = _free_port(), _free_port()
+    wp_port, service_port = free_port(), free_port()
     wp_url = f"http://127.0.0.1:{wp_port}"
     service_url = f"http://127.0.0.1:{service_port}"
     secret = webhooks.new_secret()  # what `moderation webhooks new-secret` prints
