@@ -402,9 +402,9 @@ def explain(
     occurrences and added to the words they fall in, so "idiot" carries its word weight and
     the weight of its character n-grams.
 
-    Only what matters is kept: no word or pair made of stop words alone ("is", "to the"), and
-    nothing weighing less than :data:`MIN_WEIGHT` or :data:`RELATIVE_WEIGHT` of the strongest
-    remaining feature.
+    Only what matters is kept: no word or pair made of stop words alone ("is", "to the"), unless
+    they are all that raised a score at or above ``allow``, and nothing weighing less than
+    :data:`MIN_WEIGHT` or :data:`RELATIVE_WEIGHT` of the strongest remaining feature.
 
     :param allow: the head's allow threshold: below :data:`QUIET_SHARE` of it the score
         explains no decision, and nothing is returned.
@@ -414,13 +414,16 @@ def explain(
     head = pipeline if isinstance(pipeline, CompiledHead) else CompiledHead(pipeline)
     row = to_rows([comment])[0]
     features = head.features(row, shared)
+    decisive = False  # the score is at or above allow: it held or refused the comment
     if not complete and allow is not None:
         logit = head.intercept + sum(
             float(np.dot(values, head.coef[indices + block.offset]))
             for block, _, indices, values in features
         )
-        if 1.0 / (1.0 + np.exp(-logit)) < QUIET_SHARE * allow:
+        score = 1.0 / (1.0 + np.exp(-logit))
+        if score < QUIET_SHARE * allow:
             return []
+        decisive = score >= allow
     scored = scored_part(comment.content)
     normalised, offsets = normalise_with_offsets(scored)
     tokens = tokens_with_spans(normalised)
@@ -446,7 +449,7 @@ def explain(
                 continue
             for name in names:  # a hash shared by several n-grams: shared weight
                 words[name] = words.get(name, 0.0) + weight / len(names)
-    contributions = [
+    raised = [
         Contribution(
             name,
             weight,
@@ -456,9 +459,13 @@ def explain(
             describe(name),
         )
         for name, weight in words.items()
-        if weight > 0 and (complete or not only_stop_words(name))
+        if weight > 0
     ]
-    contributions += meta
+    contributions = [c for c in raised if complete or not only_stop_words(c.feature)] + meta
+    if decisive and not contributions:
+        # Stop words are all there is ("a", or a keyboard run that normalises to it): the
+        # honest explanation of a decision is then the stop words, not nothing.
+        contributions = raised
     contributions.sort(key=lambda c: (-c.weight, c.feature))
     if not complete and contributions:
         cut = max(MIN_WEIGHT, RELATIVE_WEIGHT * contributions[0].weight)

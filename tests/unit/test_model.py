@@ -281,3 +281,18 @@ def test_explain_is_fast_enough_to_run_at_intake(shipped_scorer: SklearnScorer) 
     for _ in range(20):
         shipped_scorer.explain(comment)
     assert (time.perf_counter() - started) / 20 < 0.05
+
+
+def test_a_decision_made_by_stop_words_alone_shows_them(shipped_scorer: SklearnScorer) -> None:
+    # A keyboard run normalises to "a", which the abuse head weighs heavily on its own: the
+    # comment is held, and its explanation names what held it instead of nothing.
+    text = "a" * 54
+    comment = CommentInput(text)
+    scores = shipped_scorer.score(comment)
+    assert scores["abuse"] >= shipped_scorer.thresholds["abuse"].allow
+    shown = shipped_scorer.explain(comment)["abuse"]
+    assert [c.feature for c in shown] == ["a"]
+    assert shown[0].spans
+    assert all(text[s:e] and set(text[s:e]) == {"a"} for s, e in shown[0].spans)
+    # A head whose score decided nothing still shows no stop words.
+    assert shipped_scorer.explain(CommentInput("is it?"))["spam"] == []
