@@ -394,7 +394,7 @@ def span_scores(
     """Per-span scores from a head's explanation (every contribution that raised its score).
 
     Each span's score is ``sigmoid(base + w)``: the comment's probability if, of all that
-    raised its log-odds, only this n-gram (with weight ``w``) had; see the module docstring.
+    raised its log-odds, only this n-gram (with weight ``w``) had; see docs/perspective.md.
     """
     base = _logit(probability) - sum(c.weight for c in contributions if c.weight > 0)
     best: dict[tuple[int, int], float] = {}
