@@ -45,7 +45,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)
     database.init_app(app)
     deadline.init_app(app)
-    retention.init_app(app)  # after the deadline: a stalled purge cannot hang a request
+    retention.init_app(app)  # after the answer, under a deadline of its own
     extensions.init_app(app)
     metrics.init_app(app)
     metrics_endpoint.init_app(app)

@@ -15,6 +15,8 @@ from typing import Any
 
 from flask import Flask
 
+from moderation.services.webhooks.signing import key_of
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 
 DEFAULTS: dict[str, Any] = {
@@ -228,6 +230,8 @@ def _webhook_settings(config: dict[str, Any]) -> None:
         if isinstance(raw, float):
             raise ValueError('write MODERATION_WEBHOOK_SECRETS as a JSON list: ["..."]')
         config["WEBHOOK_SECRETS"] = _as_list(raw)
+        for secret in config["WEBHOOK_SECRETS"]:
+            key_of(secret)  # a whsec_ secret must decode, or nothing could be signed
         config["WEBHOOK_TIMEOUT"] = float(config["WEBHOOK_TIMEOUT"])
         config["WEBHOOK_MAX_ATTEMPTS"] = int(config["WEBHOOK_MAX_ATTEMPTS"])
     except (TypeError, ValueError) as exc:
@@ -246,5 +250,6 @@ def _webhook_settings(config: dict[str, Any]) -> None:
     if url and not config["WEBHOOK_SECRETS"] and config["ENV"] == "production":
         raise ConfigError(
             "MODERATION_WEBHOOK_SECRETS is required in production when MODERATION_WEBHOOK_URL "
-            "is set (a long random string; several, comma-separated, while rotating)"
+            "is set (make one with `moderation webhooks new-secret`; several, comma-separated, "
+            "while rotating)"
         )

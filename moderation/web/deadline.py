@@ -7,8 +7,10 @@ would wait until gunicorn kills the worker. In a sync worker a ``SIGALRM`` timer
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
+from collections.abc import Iterator
 from types import FrameType
 
 from flask import Flask, current_app, g, has_request_context
@@ -59,4 +61,22 @@ def init_app(app: Flask) -> None:
 def disarm() -> None:
     """Stop the current request's timer (the error handlers call it first)."""
     if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+@contextlib.contextmanager
+def limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`DeadlineExceededError` in the block after ``seconds``, for work a request
+    leaves behind (the purge after an answer is sent); main thread only, as for requests."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    if not hasattr(signal, "setitimer"):
+        yield
+        return
+    signal.signal(signal.SIGALRM, _expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
+    try:
+        yield
+    finally:
         signal.setitimer(signal.ITIMER_REAL, 0)

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from flask import Flask, Response, request
 from sqlalchemy.orm import Session
 
+from moderation.domain.errors import DeadlineExceededError
 from moderation.services import privacy
 from moderation.storage.db import utcnow
+from moderation.web import deadline
 from moderation.web.database import EXTENSION as DB_EXTENSION
 
 EXTENSION = "moderation.retention"
@@ -75,7 +77,12 @@ def init_app(app: Flask, *, clock: Callable[[], float] | None = None) -> None:
             # every request.
             state.next_run = state.now() + INTERVAL_SECONDS
             state.runs += 1
-            run(app)
+            # The request's deadline is disarmed by now: the purge gets one of its own, so a
+            # stalled database cannot hold the worker until gunicorn kills it.
+            with deadline.limit(float(app.config["REQUEST_DEADLINE_SECONDS"])):
+                run(app)
+        except DeadlineExceededError:
+            log.error("retention purge failed: DeadlineExceededError")
         finally:
             state.lock.release()
 
@@ -96,8 +103,8 @@ def run(app: Flask) -> privacy.PurgeReport | None:
     """One purge in a session of its own, committed; ``None`` when it failed (the failure is
     logged without personal data, never raised: a purge never fails a request).
 
-    Bounded (:data:`MAX_ROWS` per table, in batches) so that one request never waits long; a
-    bigger backlog is finished by the next runs or by ``moderation purge``.
+    Bounded (:data:`MAX_ROWS` per table, in batches) so that one run never holds a worker long;
+    a bigger backlog is finished by the next runs or by ``moderation purge``.
     """
     session: Session | None = None
     try:

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import stat
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -590,6 +591,29 @@ def test_a_failing_purge_never_fails_a_request(
     clock.now += 3601
     assert answered(client.get("/openapi.json")) == 200
     assert len(calls) == 2
+
+
+def test_a_stalled_purge_is_cut_off_by_a_deadline_of_its_own(
+    make_app: Callable[..., Flask],
+    monkeypatch: pytest.MonkeyPatch,
+    retention_log: list[logging.LogRecord],
+) -> None:
+    # After the answer the request's deadline is disarmed; the purge runs under its own.
+    app = make_app(REQUEST_DEADLINE_SECONDS=0.5)
+    retention.init_app(app, clock=Clock())
+
+    def stalled(session: Session, **_: Any) -> privacy.PurgeReport:
+        time.sleep(30)  # a database that stopped answering
+        raise AssertionError("not cut off")
+
+    monkeypatch.setattr(privacy, "purge", stalled)
+    response = app.test_client().get("/openapi.json")
+    assert response.status_code == 200
+    started = time.monotonic()
+    response.close()
+    assert time.monotonic() - started < 5
+    errors = [r.getMessage() for r in retention_log if r.levelno >= logging.ERROR]
+    assert errors == ["retention purge failed: DeadlineExceededError"]
 
 
 # --------------------------------------------------------------------------- the commands

@@ -661,6 +661,23 @@ def test_a_webhook_url_needs_a_secret_in_production(monkeypatch: pytest.MonkeyPa
     assert dev.config["WEBHOOK_SECRETS"] == []
 
 
+def test_a_scheme_secret_that_does_not_decode_stops_the_app(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("MODERATION_"):
+            monkeypatch.delenv(name)
+    base = {"SECRET_KEY": "x", "WEBHOOK_URL": "https://news.example/hooks"}
+    # The example file's placeholder, a typo outside base64, and a key too short to sign with.
+    for bad in ("whsec_...", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS-", "whsec_c2hvcnQ="):
+        with pytest.raises(ConfigError, match="whsec_"):
+            load_config(Flask("t"), {**base, "WEBHOOK_SECRETS": ["good-plain-secret", bad]})
+        assert not webhooks.verify_signature(b"{}", {"webhook-id": "1"}, [bad])
+    app = Flask("t")
+    load_config(app, {**base, "WEBHOOK_SECRETS": [SECRETS[0], "plain"]})
+    assert app.config["WEBHOOK_SECRETS"] == [SECRETS[0], "plain"]
+
+
 # --------------------------------------------------------------------------- the CLI
 
 

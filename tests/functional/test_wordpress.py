@@ -1039,3 +1039,68 @@ def test_the_plugin_raised_no_php_warnings(site: Site) -> None:
         )
     ]
     assert problems == [], "\n".join(problems[:20])
+
+
+def test_the_plugins_verifier_agrees_with_the_standard_webhooks_library() -> None:
+    # The plugin's verify(), run by PHP on signatures made by the scheme's Python library:
+    # the scheme's secret form and a plain one, rotation, and what must be refused.
+    _require_tools()
+    php = _which("php")
+    assert php is not None
+    body = b'{"id":5,"event":"comment.held","comment":{"id":9,"status":"pending"}}'
+    scheme_secret, plain_secret = webhooks.new_secret(), "a plain shared secret 0123456789"
+    now = int(time.time())
+
+    def signed(secrets: list[str], at: int = now, message_id: str = "5") -> dict[str, str]:
+        return webhooks.signed_headers(message_id, body, at, secrets)
+
+    both = signed([plain_secret, scheme_secret])["webhook-signature"]
+    cases = {
+        "scheme secret": (signed([scheme_secret]), [scheme_secret], True),
+        "plain secret": (signed([plain_secret]), [plain_secret], True),
+        "rotation, new": (signed([plain_secret, scheme_secret]), [scheme_secret], True),
+        "rotation, old": (signed([plain_secret, scheme_secret]), [plain_secret], True),
+        "one of the site's": (signed([plain_secret]), ["other-secret", plain_secret], True),
+        "other id": ({**signed([scheme_secret]), "webhook-id": "6"}, [scheme_secret], False),
+        "other secret": (signed([plain_secret]), [scheme_secret], False),
+        "too old": (signed([scheme_secret], now - 301), [scheme_secret], False),
+        "from the future": (signed([scheme_secret], now + 301), [scheme_secret], False),
+        "no id": ({**signed([scheme_secret]), "webhook-id": ""}, [scheme_secret], False),
+        "v0": (
+            {**signed([scheme_secret]), "webhook-signature": "v0," + both.split(" ")[1][3:]},
+            [scheme_secret],
+            False,
+        ),
+        "bad whsec": (signed([scheme_secret]), ["whsec_%%%"], False),
+    }
+    script = (
+        "define('ABSPATH', '/');"
+        f"require {json.dumps(str(PLUGIN / 'includes' / 'class-webhook.php'))};"
+        "$cases = json_decode(stream_get_contents(STDIN), true);"
+        "$out = array();"
+        "foreach ($cases as $name => $c) {"
+        "  $out[$name] = Moderation_Service_Webhook::verify($c['body'], $c['id'],"
+        "    $c['timestamp'], $c['signature'], $c['secrets']);"
+        "}"
+        "echo json_encode($out);"
+    )
+    given = {
+        name: {
+            "body": body.decode(),
+            "id": headers["webhook-id"],
+            "timestamp": headers["webhook-timestamp"],
+            "signature": headers.get("webhook-signature", ""),
+            "secrets": secrets,
+        }
+        for name, (headers, secrets, _) in cases.items()
+    }
+    run = subprocess.run(
+        [php, "-r", script],
+        input=json.dumps(given),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {name: ok for name, (_, _, ok) in cases.items()}

@@ -2,7 +2,7 @@
 /**
  * Plugin Name:       Moderation Service
  * Description:       Sends each new comment to your self-hosted moderation service, which publishes it, holds it for moderation or files it as spam; decisions made on either side reach the other.
- * Version:           1.0.0
+ * Version:           1.1.0
  * Requires at least: 6.1
  * Requires PHP:      7.4
  * Author:            The moderation service developers
@@ -27,7 +27,7 @@
 
 defined( 'ABSPATH' ) || exit;
 
-define( 'MODERATION_SERVICE_VERSION', '1.0.0' );
+define( 'MODERATION_SERVICE_VERSION', '1.1.0' );
 define( 'MODERATION_SERVICE_FILE', __FILE__ );
 
 require_once __DIR__ . '/includes/class-settings.php';
