@@ -4,10 +4,10 @@ on any comment, history, author rules, models."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -21,59 +21,23 @@ from moderation.web.database import get_session
 from moderation.web.extensions import commit_decision, get_scorer, webhooks_enabled
 from moderation.web.listing import item_json, page_details, queue_filter, text_arg
 from moderation.web.query import int_arg
+from moderation.web.requests import (
+    MAX_ID,
+    ActivateIn,
+    AuthorRuleIn,
+    BulkIn,
+    ClaimNextIn,
+    DecisionIn,
+    UndoIn,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-MAX_ID = 2**62  # ids beyond any row (and beyond a 64-bit column) are simply not found
-ItemId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 @bp.url_value_preprocessor
 def _bounded_ids(endpoint: str | None, values: dict[str, Any] | None) -> None:
     if values and values.get("comment_id", 0) > MAX_ID:
         raise NotFoundError("No such comment.")
-
-
-class DecisionIn(BaseModel):
-    """A moderator's decision."""
-
-    model_config = ConfigDict(extra="forbid")
-    action: rq.Action
-    reason: str | None = Field(default=None, max_length=500)
-    version: int | None = None
-
-
-class BulkIn(BaseModel):
-    """One decision for several comments."""
-
-    model_config = ConfigDict(extra="forbid")
-    ids: list[ItemId] = Field(min_length=1, max_length=500)
-    action: rq.Action
-    reason: str | None = Field(default=None, max_length=500)
-
-
-class ClaimNextIn(BaseModel):
-    """How many items to lease."""
-
-    model_config = ConfigDict(extra="forbid")
-    count: int = Field(default=1, ge=1, le=50)
-
-
-class AuthorRuleIn(BaseModel):
-    """Block an email or an address, trust an email, or lift the rule (``clear``)."""
-
-    model_config = ConfigDict(extra="forbid")
-    kind: Literal["email", "ip"]
-    value: str = Field(min_length=1, max_length=100)
-    action: Literal["block", "trust", "clear"]
-    reason: str = Field(default="", max_length=500)
-
-
-class UndoIn(BaseModel):
-    """Undo, guarded by the decision meant and the version the moderator saw."""
-
-    model_config = ConfigDict(extra="forbid")
-    decision_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    version: int | None = None
 
 
 def _body(model: type[BaseModel]) -> Any:
@@ -275,13 +239,6 @@ def moderators() -> Response:
             ]
         }
     )
-
-
-class ActivateIn(BaseModel):
-    """The model version to make active on every instance."""
-
-    model_config = ConfigDict(extra="forbid")
-    version: str = Field(min_length=1, max_length=64)
 
 
 def _models_view(session: Session) -> dict[str, Any]:

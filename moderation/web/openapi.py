@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 
 from moderation.schemas import CommentIn
 from moderation.web import responses as r
-from moderation.web.api import (
+from moderation.web.requests import (
     ActivateIn,
     AuthorRuleIn,
     BulkIn,

@@ -18,9 +18,16 @@ from moderation.schemas import KNOWN_FIELDS, CommentIn
 from moderation.services.moderators import create_moderator, create_token
 from moderation.services.sitekeys import create_site_key
 from moderation.web import responses
-from moderation.web.api import ActivateIn, AuthorRuleIn, BulkIn, ClaimNextIn, DecisionIn, UndoIn
 from moderation.web.database import get_session
 from moderation.web.openapi import REQUEST_MODELS, _SchemaGenerator, document
+from moderation.web.requests import (
+    ActivateIn,
+    AuthorRuleIn,
+    BulkIn,
+    ClaimNextIn,
+    DecisionIn,
+    UndoIn,
+)
 from tests.conftest import served, sqlite_app
 
 pytestmark = pytest.mark.functional
