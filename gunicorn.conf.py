@@ -22,7 +22,7 @@ preload_app = True
 accesslog = "-"
 errorlog = "-"
 # Control characters in a logged path or header are escaped: no forged log lines.
-logger_class = "moderation.access_log.SafeLogger"
+logger_class = "moderation.web.access_log.SafeLogger"
 # The path without its query string: API keys travel there (Perspective's ?key=).
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
 max_requests = int(os.environ.get("MODERATION_MAX_REQUESTS", "10000"))

@@ -11,7 +11,6 @@ from typing import Any
 
 from flask import Flask
 
-from moderation import logs, security
 from moderation.web import (
     akismet,
     api,
@@ -21,6 +20,7 @@ from moderation.web import (
     demo,
     extensions,
     health,
+    logs,
     metrics,
     metrics_endpoint,
     moderate,
@@ -29,6 +29,7 @@ from moderation.web import (
     ratelimit,
     reports,
     retention,
+    security,
     stats,
 )
 from moderation.web.auth import csrf

@@ -15,10 +15,10 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from moderation.domain.errors import ForbiddenError, UnauthorizedError
 from moderation.domain.policy import Role
-from moderation.security import bearer_token
 from moderation.services.moderators import moderator_for_token
 from moderation.storage.tables import Moderator
 from moderation.web.database import get_session
+from moderation.web.security import bearer_token
 
 csrf = CSRFProtect()
 F = TypeVar("F", bound=Callable[..., Any])

@@ -32,7 +32,6 @@ from moderation.domain.errors import (
 from moderation.domain.policy import Status
 from moderation.domain.rules import public_status
 from moderation.schemas import KNOWN_FIELDS, CommentIn, errors_from
-from moderation.security import bearer_token
 from moderation.services.intake import (
     IntakeResult,
     RequestMeta,
@@ -62,6 +61,7 @@ from moderation.web.errors import wants_html
 from moderation.web.extensions import get_scorer, webhooks_enabled
 from moderation.web.query import int_arg
 from moderation.web.ratelimit import limit_intake_by_address, limit_intake_by_site
+from moderation.web.security import bearer_token
 
 bp = Blueprint("comments", __name__)
 

@@ -21,8 +21,8 @@ from prometheus_client import (
 )
 
 from moderation.domain.errors import ForbiddenError, UnauthorizedError
-from moderation.security import bearer_token
 from moderation.web.metrics_collector import LiveCollector
+from moderation.web.security import bearer_token
 
 
 def check_token(config: Any) -> None:

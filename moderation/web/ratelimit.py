@@ -18,7 +18,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from moderation.security import bearer_token
+from moderation.web.security import bearer_token
 
 # Flask-Limiter's own headers stay off: it would merge its window into the flood rule's
 # Retry-After (the flood answer said 60 in the header and 15 in the body). A 429 from a limit

@@ -349,7 +349,7 @@ def test_rate_limits_fall_back_to_memory_when_redis_fails(tmp_path: Path, kind: 
 def test_access_log_escapes_control_characters() -> None:
     from gunicorn.config import Config
 
-    from moderation.access_log import SafeLogger
+    from moderation.web.access_log import SafeLogger
 
     logger = SafeLogger(Config())
 

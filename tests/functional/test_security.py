@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from moderation.security import CONTENT_SECURITY_POLICY
 from moderation.storage.tables import Comment
+from moderation.web.security import CONTENT_SECURITY_POLICY
 from tests.factories import make_moderator
 
 pytestmark = pytest.mark.functional

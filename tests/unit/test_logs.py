@@ -9,7 +9,7 @@ import sys
 import pytest
 from flask import Flask, g
 
-from moderation.logs import JsonFormatter
+from moderation.web.logs import JsonFormatter
 
 pytestmark = pytest.mark.unit
 
