@@ -774,6 +774,24 @@ def test_settings_are_saved_and_the_connection_tested(site: Site) -> None:
     assert "The site key is valid." in result
     assert "The moderator token works" in result
 
+    # A whsec_ secret the service would refuse to start with is not saved; a good one is.
+    good = webhooks.new_secret()
+    checked = site.php(
+        "require_once ABSPATH . 'wp-admin/includes/template.php';"
+        "$bad = Moderation_Service_Settings::sanitize("
+        "  array('webhook_secret' => 'whsec_c2hvcnQ=', 'url' => '" + site.service_url + "'));"
+        "$errors = count(get_settings_errors('moderation_service_settings'));"
+        "$good = Moderation_Service_Settings::sanitize("
+        "  array('webhook_secret' => 'plain-old "
+        + good
+        + "', 'url' => '"
+        + site.service_url
+        + "'));"
+        "return array($bad['webhook_secret'] ?? '', $errors, $good['webhook_secret'] ?? '',"
+        "  count(get_settings_errors('moderation_service_settings')));"
+    )
+    assert checked == [site.webhook_secret, 1, f"plain-old {good}", 1]
+
     # Without the nonce the same request is refused.
     forged = site.admin.post(
         "/wp-admin/admin-post.php",

@@ -65,6 +65,25 @@ class Moderation_Service_Settings {
 	}
 
 	/**
+	 * Whether every secret in the Standard Webhooks form (whsec_ and base64) decodes to a key of
+	 * at least 24 bytes, as the service requires; other secrets are used as they are.
+	 *
+	 * @param string $value One or more secrets, separated by spaces or commas.
+	 * @return bool
+	 */
+	public static function scheme_secrets_decode( $value ) {
+		foreach ( array_filter( preg_split( '/[\s,]+/', (string) $value ) ) as $secret ) {
+			if ( 0 === strpos( $secret, 'whsec_' ) ) {
+				$key = base64_decode( substr( $secret, 6 ), true );
+				if ( false === $key || strlen( $key ) < 24 ) {
+					return false;
+				}
+			}
+		}
+		return true;
+	}
+
+	/**
 	 * Where a comment the service refused as abuse goes: 'trash', or 'spam' where the trash is
 	 * off (EMPTY_TRASH_DAYS is 0, so trashing would delete it at once).
 	 *
@@ -123,6 +142,14 @@ class Moderation_Service_Settings {
 					'moderation_service_' . $secret,
 					/* translators: %s: a setting's name. */
 					sprintf( __( 'The %s was not saved: it contains characters it cannot have.', 'moderation-service' ), self::label( $secret ) )
+				);
+				continue;
+			}
+			if ( 'webhook_secret' === $secret && ! self::scheme_secrets_decode( $value ) ) {
+				add_settings_error(
+					self::OPTION,
+					'moderation_service_' . $secret,
+					__( 'The webhook secret was not saved: a secret starting with whsec_ must be base64 of at least 24 bytes, as `moderation webhooks new-secret` prints it.', 'moderation-service' )
 				);
 				continue;
 			}
