@@ -82,9 +82,11 @@ def _named(session: Session, name: str) -> Moderator:
 
 
 def disable_moderator(session: Session, *, name: str) -> None:
-    """Lock an account out (sessions and tokens are checked on every request)."""
+    """Lock an account out: its sign-in sessions end for good, its tokens while it is locked
+    (both are checked on every request)."""
     moderator = _named(session, name)
     moderator.disabled_at = moderator.disabled_at or utcnow()
+    moderator.session_generation += 1  # enabling it again does not bring old sessions back
     session.flush()
 
 
@@ -112,9 +114,10 @@ def enable_moderator(session: Session, *, name: str) -> None:
 
 
 def set_password(session: Session, *, name: str, password: str) -> None:
-    """Give an account a new password (sign-in sessions made with the old one stay valid until
-    they expire; disable and enable the account to end them at once)."""
+    """Give an account a new password; every sign-in session made before ends."""
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"A password has at least {MIN_PASSWORD} characters.")
-    _named(session, name).password_hash = generate_password_hash(password)
+    moderator = _named(session, name)
+    moderator.password_hash = generate_password_hash(password)
+    moderator.session_generation += 1
     session.flush()

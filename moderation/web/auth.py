@@ -24,6 +24,7 @@ csrf = CSRFProtect()
 F = TypeVar("F", bound=Callable[..., Any])
 _RANK = {Role.MODERATOR: 1, Role.ADMIN: 2}
 SESSION_KEY = "moderator_id"
+GENERATION_KEY = "moderator_generation"
 
 
 def current_moderator() -> Moderator | None:
@@ -43,7 +44,11 @@ def current_moderator() -> Moderator | None:
         g.auth_method = "token"
     elif SESSION_KEY in session:
         found = get_session().get(Moderator, session[SESSION_KEY])
-        if found is not None and found.disabled_at is None:
+        if (
+            found is not None
+            and found.disabled_at is None
+            and found.session_generation == session.get(GENERATION_KEY)
+        ):
             moderator = found
             g.auth_method = "session"
     g.moderator = moderator
@@ -71,3 +76,10 @@ def require(role: Role) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorator
+
+
+def sign_in(moderator: Moderator) -> None:
+    """Start a fresh sign-in session for ``moderator`` (of its current generation)."""
+    session.clear()
+    session[SESSION_KEY] = moderator.id
+    session[GENERATION_KEY] = moderator.session_generation

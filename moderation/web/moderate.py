@@ -30,7 +30,7 @@ from moderation.services import authors
 from moderation.services import review_queue as rq
 from moderation.services.moderators import authenticate
 from moderation.storage.tables import DecisionRecord, Moderator
-from moderation.web.auth import SESSION_KEY, csrf, current_moderator
+from moderation.web.auth import csrf, current_moderator, sign_in
 from moderation.web.database import get_session
 from moderation.web.extensions import commit_decision
 from moderation.web.listing import page_details, queue_filter
@@ -100,8 +100,7 @@ def login() -> Response | str:
                     request.remote_addr,
                 )
             else:
-                session.clear()
-                session[SESSION_KEY] = moderator.id
+                sign_in(moderator)
                 return redirect(url_for("moderate.queue"), code=303)
     return render_template("login.html", error=error)
 

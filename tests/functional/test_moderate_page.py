@@ -132,3 +132,31 @@ def test_highlight_segments_cover_the_text() -> None:
     segments = highlight("you idiot!", spans)
     assert "".join(s["text"] for s in segments) == "you idiot!"
     assert [s["head"] for s in segments] == [None, "abuse", None]
+
+
+def test_a_new_password_or_a_lock_out_ends_every_sign_in(
+    make_app: Callable[..., Flask], db_session: Session
+) -> None:
+    from moderation.services.moderators import disable_moderator, enable_moderator, set_password
+
+    make_moderator(db_session)
+    db_session.commit()
+    app = make_app()
+    stolen, other = app.test_client(), app.test_client()
+    sign_in(stolen)
+    assert stolen.get("/moderate").status_code == 200
+
+    # A new password: the session made with the old one ends; a new sign-in works.
+    set_password(db_session, name="mod", password="a brand new password")
+    db_session.commit()
+    assert stolen.get("/moderate").status_code == 303
+    sign_in(other, password="a brand new password")
+    assert other.get("/moderate").status_code == 200
+
+    # Locked out and let in again: the sessions from before the lock-out stay ended.
+    disable_moderator(db_session, name="mod")
+    enable_moderator(db_session, name="mod")
+    db_session.commit()
+    assert other.get("/moderate").status_code == 303
+    sign_in(other, password="a brand new password")
+    assert other.get("/moderate").status_code == 200
