@@ -37,6 +37,7 @@ from moderation.storage.tables import (
     DecisionRecord,
     FeedbackLabel,
     FormTokenUse,
+    Prediction,
     WebhookEvent,
 )
 
@@ -322,6 +323,16 @@ def erase(
         )
     report.comments = len(ids)
     _expire(session, Comment, ids)
+    # A held comment's explanation quotes its words (and its author's name and website).
+    explained: list[int] = []
+    for chunk in _chunks(ids):
+        explained += session.scalars(
+            update(Prediction)
+            .where(Prediction.comment_id.in_(chunk), Prediction.explanation.is_not(None))
+            .values(explanation=None)
+            .returning(Prediction.id)
+        ).all()
+    _expire(session, Prediction, explained)
 
     needles = sorted(
         {v.lower() for row in targets for v in (row[1], row[2]) if v} | {email_n, ip_n} - {""}

@@ -164,6 +164,14 @@ def people(db_session: Session) -> dict[str, Any]:
             reasons=[{"code": "blocked_domain", "detail": "bob.example"}],
         )
     )
+    # Held comments keep the words that held them, with their places in the text.
+    for comment, word in ((ann2, "home"), (bob, "comment")):
+        start = comment.content.index(word)
+        comment.predictions[0].explanation = {
+            "abuse": [
+                {"feature": word, "label": word, "weight": 1.0, "spans": [[start, start + 4]]}
+            ]
+        }
     db_session.flush()
     ann_pending = event_about(db_session, ann1, delivered_at=None, created_at=NOW)
     ann_delivered = event_about(db_session, ann2, delivered_at=NOW, created_at=NOW)
@@ -342,6 +350,10 @@ def test_erase_by_email_anonymises_everything_of_that_person_and_nothing_else(
     assert pending.payload["comment"]["url"] == ""
     assert db_session.get(WebhookEvent, people["ann_delivered"]) is None
     assert db_session.get(FeedbackLabel, people["ann_label"]) is None
+    explanations = db_session.scalars(
+        select(Prediction.explanation).where(Prediction.comment_id.in_(ann))
+    ).all()
+    assert explanations == [None, None]  # the words of her text are gone with it
 
     # Bob's rows, and every row not about Ann, are exactly as they were.
     after = snapshot(db_session)
