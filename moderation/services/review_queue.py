@@ -411,7 +411,11 @@ def claim_next(
     """Lease the next ``count`` comments nobody holds, in queue order, to ``moderator``."""
     now = now or utcnow()
     dialect = session.get_bind().dialect.name
-    free = or_(Comment.claimed_by.is_(None), Comment.claim_expires_at < now)
+    # Only pending comments can be leased, whatever tab the filter names.
+    free = and_(
+        Comment.status == Status.PENDING,
+        or_(Comment.claimed_by.is_(None), Comment.claim_expires_at < now),
+    )
     query = _ordered(_filtered(select(Comment.id), flt, dialect).where(free), flt.sort).limit(count)
     # Concurrent claimers skip each other's rows instead of waiting for them (PostgreSQL);
     # SQLite runs one writing transaction at a time anyway.

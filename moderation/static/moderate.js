@@ -72,13 +72,18 @@
     const result = await post("/api/v1/reviews/bulk", { ids: selected.map((el) => Number(el.dataset.id)), action });
     if (!result.ok) { say(message(result.data, result.status), true); return; }
     let done = 0;
+    let pending = 0;
     for (const r of result.data.results) {
       if (r.ok) {
         const el = document.getElementById(`item-${r.comment_id}`);
-        if (el) { el.remove(); done += 1; }
+        if (el) {
+          if (el.dataset.status === "pending") pending += 1;
+          el.remove();
+          done += 1;
+        }
       }
     }
-    count.textContent = String(Math.max(0, Number(count.textContent) - done));
+    count.textContent = String(Math.max(0, Number(count.textContent) - pending));
     say(`${done} of ${selected.length} decided.`);
     focus(current);
   }

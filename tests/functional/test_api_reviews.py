@@ -184,6 +184,22 @@ def test_claim_next_hands_out_distinct_items(
     )
 
 
+def test_claim_next_leases_pending_comments_whatever_the_tab(
+    client: FlaskClient, db_session: Session, tokens: dict[str, str]
+) -> None:
+    pending = make_pending(db_session)
+    for _ in range(2):
+        make_comment(db_session, priority=0.9)  # published, and first in priority order
+    db_session.commit()
+    for tab in ("all", "approved", "reported"):
+        answer = client.post(
+            f"/api/v1/reviews/claim?status={tab}", json={"count": 1}, headers=auth(tokens["alice"])
+        )
+        assert answer.status_code == 200, answer.json
+        expected = [pending.id] if tab == "all" else []
+        assert [i["id"] for i in answer.json["items"]] == expected, tab
+
+
 def test_decide_publishes_and_records_who(
     client: FlaskClient, db_session: Session, tokens: dict[str, str]
 ) -> None:
