@@ -155,7 +155,7 @@ def test_save_my_name_sets_cookies_only_when_ticked_and_clears_them_when_not(
     )
 
 
-def test_a_site_backend_never_gets_the_readers_cookies(client: FlaskClient) -> None:
+def test_a_json_post_with_consent_also_saves_the_name(client: FlaskClient) -> None:
     response = client.post(
         "/comments",
         json={**form(), "wp-comment-cookies-consent": "yes"},

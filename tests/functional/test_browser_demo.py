@@ -161,7 +161,6 @@ def test_the_form_works_without_javascript(site: str) -> None:
 
 
 REFUSED = "You are a scumbag and everyone on this council knows it."
-SHOTS = Path("/tmp/shots")
 
 
 @pytest.fixture
@@ -381,8 +380,5 @@ def test_screenshot_of_the_article_with_a_reply_and_a_held_comment(site: str) ->
             fill(page, LINKY, "Di Reader", "di@example.org")
             page.click("#comment-submit")
             expect(page.locator(".comment.pending .text")).to_have_text(LINKY)
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            page.locator("#comments").screenshot(path=str(SHOTS / "demo-article-comments.png"))
-            assert (SHOTS / "demo-article-comments.png").stat().st_size > 10_000
         finally:
             browser.close()

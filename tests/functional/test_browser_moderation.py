@@ -111,8 +111,6 @@ def test_sign_in_approve_and_reject_by_keyboard(live_server: str) -> None:
 # --------------------------------------------------------------------------- issue 11: the
 # queue's tabs, reversals, reader reports and the page without JavaScript
 
-SHOTS = Path("/tmp/shots")
-
 
 @contextlib.contextmanager
 def _live(tmp_path: Path, **config: Any) -> Iterator[str]:
@@ -323,11 +321,7 @@ def test_screenshots_of_the_queue_and_an_explanation(tmp_path: Path) -> None:
                 page.wait_for_selector("body[data-ready='1']")
                 expect(page.locator("article.item")).to_have_count(3)
                 expect(page.locator("mark").first).to_be_visible()
-                SHOTS.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(SHOTS / "queue.png"), full_page=True)
                 card = page.locator("article.item", has_text="idiot")
                 expect(card.locator("mark.abuse", has_text="idiot")).to_have_count(1)
-                card.screenshot(path=str(SHOTS / "explanation.png"))
-                assert (SHOTS / "queue.png").stat().st_size > 10_000
             finally:
                 browser.close()

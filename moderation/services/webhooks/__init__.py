@@ -24,7 +24,12 @@ from moderation.services.webhooks.outbox import (
     outbox_status,
     retry_failed,
 )
-from moderation.services.webhooks.signing import new_secret, signed_headers, verify_signature
+from moderation.services.webhooks.signing import (
+    key_of,
+    new_secret,
+    signed_headers,
+    verify_signature,
+)
 
 __all__ = [
     "EVENTS",
@@ -42,6 +47,7 @@ __all__ = [
     "enqueue_statuses",
     "event_for",
     "event_row",
+    "key_of",
     "new_secret",
     "outbox_status",
     "post",
