@@ -193,8 +193,15 @@ class ScorerHolder:
                 with connection:
                     recorded = model_registry.active(connection)
                     if recorded is not None:
-                        if self.scorer is None or recorded.version != self.scorer.version:
-                            model_registry.ensure_local(connection, store, recorded)
+                        current = self.scorer.version if self.scorer is not None else None
+                        if recorded.version not in (current, self._failed):
+                            try:
+                                model_registry.ensure_local(connection, store, recorded)
+                            except Exception:
+                                # Not fetched again on every look (its files are megabytes)
+                                # until another version is activated or the process restarts.
+                                self._failed = recorded.version
+                                raise
                         self._lookup_error = None
                         return recorded.version
             found = store.active()

@@ -136,7 +136,7 @@ def test_a_version_activated_on_one_instance_is_served_by_all(
 
 
 def test_a_local_copy_that_differs_from_the_activated_one_is_not_served(
-    two_hosts: tuple[Flask, Flask, Path], tiny_pipeline: Pipeline
+    two_hosts: tuple[Flask, Flask, Path], tiny_pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first, second, b_models = two_hosts
     _version(b_models, "v2", tiny_pipeline, 0.2)  # same name, other thresholds
@@ -150,6 +150,17 @@ def test_a_local_copy_that_differs_from_the_activated_one_is_not_served(
     assert _serving(second) == "v1"  # keeps serving what it had
     ready = second.test_client().get("/readyz")
     assert ready.status_code == 200
+    # The refused version's files are not fetched from the database again at every look.
+    fetches: list[str] = []
+    real = model_registry.ensure_local
+    monkeypatch.setattr(
+        model_registry,
+        "ensure_local",
+        lambda *a, **k: fetches.append(a[2].version) or real(*a, **k),
+    )
+    for _ in range(3):
+        assert _serving(second) == "v1"
+    assert fetches == []
 
 
 def test_only_admins_activate_and_only_versions_that_load(
