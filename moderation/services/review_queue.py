@@ -706,16 +706,6 @@ def history(session: Session, comment_id: int) -> dict[str, Any]:
     }
 
 
-def author_history(session: Session, email: str) -> dict[str, int]:
-    """How many of this email's comments are in each status."""
-    rows = session.execute(
-        select(Comment.status, func.count()).where(Comment.email == email).group_by(Comment.status)
-    ).all()
-    counts = {status.value: 0 for status in Status}
-    counts.update({status.value: int(n) for status, n in rows})
-    return counts
-
-
 _LABELS = {
     Status.APPROVED: (0, 0),
     Status.SPAM: (1, None),  # spam says nothing about abuse

@@ -15,7 +15,9 @@ from moderation.domain.errors import BadRequestError, NotFoundError, ValidationF
 from moderation.domain.policy import Role
 from moderation.services import authors, webhooks
 from moderation.services import review_queue as rq
+from moderation.services.moderators import list_moderators
 from moderation.storage.tables import DecisionRecord, Moderator
+from moderation.web import metrics
 from moderation.web.auth import current_moderator, require
 from moderation.web.database import get_session
 from moderation.web.extensions import commit_decision, get_scorer, webhooks_enabled
@@ -187,7 +189,6 @@ def bulk() -> Response:
         session, [r.comment_id for r in results if r.ok], enabled=webhooks_enabled()
     )  # the outbox
     session.commit()
-    metrics = current_app.extensions["moderation.metrics"]
     for decision in rq.latest_decisions(session, [r.comment_id for r in results if r.ok]):
         metrics.decided(decision)
     return jsonify({"results": [r.__dict__ for r in results]})
@@ -227,10 +228,8 @@ def author_rule() -> Response:
 @bp.get("/moderators")
 @require(Role.ADMIN)
 def moderators() -> Response:
-    """Accounts (admins only)."""
-    from sqlalchemy import select
-
-    rows = get_session().scalars(select(Moderator).order_by(Moderator.id)).all()
+    """Accounts (admins only), by name."""
+    rows = list_moderators(get_session())
     return jsonify(
         {
             "moderators": [

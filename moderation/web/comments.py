@@ -44,7 +44,7 @@ from moderation.services.scoring import scores_json
 from moderation.services.sitekeys import find_site_key
 from moderation.storage.db import begin_reading, begin_writing
 from moderation.storage.tables import Comment, SiteKey
-from moderation.web import deadline
+from moderation.web import deadline, metrics
 from moderation.web.commenter import (
     FORM_TOKEN_FIELD,
     SAVED_AUTHOR_COOKIES,
@@ -377,7 +377,7 @@ def post_comment() -> Response:
     deadline.disarm()  # stored: the answer must say so, however long the rest takes
     # The comment is stored: from here on nothing may turn the answer into an error.
     try:
-        current_app.extensions["moderation.metrics"].count(
+        metrics.count(
             result.decision.status, [r.code for r in result.decision.reasons], actor="system"
         )
         current_app.logger.info(

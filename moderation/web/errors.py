@@ -20,6 +20,7 @@ from moderation.domain.errors import (
     ModerationError,
     ServiceUnavailableError,
 )
+from moderation.web.commenter import safe_referrer
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def wants_html() -> bool:
 def _respond(error: ModerationError) -> Response:
     if wants_html() and request.method == "POST":
         response = Response(
-            render_template("error.html", error=error),
+            render_template("error.html", error=error, back=safe_referrer()),
             status=error.status_code,
             mimetype="text/html",
         )
@@ -68,7 +69,7 @@ def register_error_handlers(app: Flask) -> None:
             # A browser's form post (too large, too many): a page, with the limiter's headers.
             page = ModerationError(str(error.description))
             response = Response(
-                render_template("error.html", error=page),
+                render_template("error.html", error=page, back=safe_referrer()),
                 status=error.code or 500,
                 mimetype="text/html",
             )

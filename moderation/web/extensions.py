@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from moderation.services import webhooks
 from moderation.services.scoring import Scorer, ScorerHolder
 from moderation.storage.tables import DecisionRecord
+from moderation.web import metrics
 from moderation.web.database import get_engine
 
 EXTENSION = "moderation.scorer"
@@ -38,7 +39,7 @@ def commit_decision(session: Session, decision: DecisionRecord) -> None:
     transaction), then count it in the metrics."""
     webhooks.enqueue_status(session, decision.comment, enabled=webhooks_enabled())
     session.commit()
-    current_app.extensions["moderation.metrics"].decided(decision)
+    metrics.decided(decision)
 
 
 def webhooks_enabled() -> bool:

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from moderation.web import database as db
 from moderation.web import ratelimit
-from moderation.web.extensions import EXTENSION as SCORER
+from moderation.web.extensions import get_holder
 
 bp = Blueprint("health", __name__)
 
@@ -24,7 +24,7 @@ def readyz() -> Response:
     """Every dependency a comment needs: the database (taking writes), Redis when rate limits
     live there, and the model (comments would otherwise wait for review). 503 when one is
     down, with what is wrong."""
-    holder = current_app.extensions[SCORER]
+    holder = get_holder(current_app)
     scorer = holder.get()
     problems = {}
     database = db.check(current_app)

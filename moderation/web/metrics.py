@@ -1,5 +1,5 @@
 """The Prometheus counters and histograms, and what records them: every request's endpoint,
-status and latency, and every decision (through :class:`Metrics` on ``app.extensions``).
+status and latency, and every decision (:func:`decided`, :func:`count`).
 
 ``/metrics`` itself is served by :mod:`moderation.web.metrics_endpoint`; the gauges read at
 scrape time are in :mod:`moderation.web.metrics_collector`.
@@ -13,8 +13,6 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 from prometheus_client import Counter, Histogram
-
-EXTENSION = "moderation.metrics"
 
 REQUESTS = Counter(
     "moderation_http_requests_total",
@@ -34,21 +32,19 @@ DECISIONS = Counter(
 )
 
 
-class Metrics:
-    """What the app records."""
+def decided(decision: Any) -> None:
+    """Count a decision (a ``decisions`` row) under each of its reason codes."""
+    count(
+        decision.status,
+        [r["code"] for r in decision.reasons],
+        actor="system" if decision.moderator_id is None else "moderator",
+    )
 
-    def decided(self, decision: Any) -> None:
-        """Count a decision (a ``decisions`` row) under each of its reason codes."""
-        self.count(
-            decision.status,
-            [r["code"] for r in decision.reasons],
-            actor="system" if decision.moderator_id is None else "moderator",
-        )
 
-    def count(self, status: Any, codes: Sequence[str], *, actor: str) -> None:
-        """Count a decision with ``status`` under each reason code."""
-        for code in codes or ["none"]:
-            DECISIONS.labels(status.value, code, actor).inc()
+def count(status: Any, codes: Sequence[str], *, actor: str) -> None:
+    """Count a decision with ``status`` under each reason code."""
+    for code in codes or ["none"]:
+        DECISIONS.labels(status.value, code, actor).inc()
 
 
 def _endpoint() -> str:
@@ -56,8 +52,7 @@ def _endpoint() -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Keep the recorder on ``app.extensions`` and time every request."""
-    app.extensions[EXTENSION] = Metrics()
+    """Time every request."""
 
     @app.before_request
     def _start() -> None:

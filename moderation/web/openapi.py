@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from pydantic import AliasChoices, BaseModel
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 from pydantic_core import core_schema
@@ -19,6 +19,8 @@ from werkzeug.wrappers import Response
 
 from moderation.schemas import CommentIn
 from moderation.web import responses as r
+from moderation.web.commenter import FORM_TOKEN_FIELD
+from moderation.web.config import DEFAULTS
 from moderation.web.requests import (
     ActivateIn,
     AuthorRuleIn,
@@ -81,7 +83,7 @@ class _SchemaGenerator(GenerateJsonSchema):
         return super().default_schema(schema)
 
 
-def component_schemas() -> dict[str, Any]:
+def component_schemas(honeypot_field: str = DEFAULTS["HONEYPOT_FIELD"]) -> dict[str, Any]:
     """Every model's schema, and the enums and parts they use, by name (for ``components``)."""
     _, generated = models_json_schema(
         [(model, "validation") for model in REQUEST_MODELS]
@@ -90,11 +92,11 @@ def component_schemas() -> dict[str, Any]:
         schema_generator=_SchemaGenerator,
     )
     schemas: dict[str, Any] = generated["$defs"]
-    schemas["CommentIn"] = _as_posted(schemas["CommentIn"])
+    schemas["CommentIn"] = _as_posted(schemas["CommentIn"], honeypot_field)
     return schemas
 
 
-def _as_posted(schema: dict[str, Any]) -> dict[str, Any]:
+def _as_posted(schema: dict[str, Any], honeypot_field: str) -> dict[str, Any]:
     """``CommentIn`` as the intake reads a post: every alias of a field (the generated schema
     names a field by its first), the form token and the honeypot, and nothing else (a JSON
     body with another field is refused)."""
@@ -103,8 +105,8 @@ def _as_posted(schema: dict[str, Any]) -> dict[str, Any]:
         if isinstance(field.validation_alias, AliasChoices):
             first, *others = [c for c in field.validation_alias.choices if isinstance(c, str)]
             properties.update({other: properties[first] for other in others})
-    properties["form_token"] = {"type": "string", "description": "From /comments/form-token."}
-    properties["fax_number"] = {"type": "string", "description": "The honeypot: leave empty."}
+    properties[FORM_TOKEN_FIELD] = {"type": "string", "description": "From /comments/form-token."}
+    properties[honeypot_field] = {"type": "string", "description": "The honeypot: leave empty."}
     return {**schema, "properties": properties, "additionalProperties": False}
 
 
@@ -452,7 +454,7 @@ def _perspective_paths() -> dict[str, Any]:
     }
 
 
-def document() -> dict[str, Any]:
+def document(honeypot_field: str = DEFAULTS["HONEYPOT_FIELD"]) -> dict[str, Any]:
     """The OpenAPI document."""
     return {
         "openapi": "3.1.0",
@@ -468,7 +470,7 @@ def document() -> dict[str, Any]:
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "googApiKey": {"type": "apiKey", "in": "header", "name": "X-Goog-Api-Key"},
             },
-            "schemas": component_schemas(),
+            "schemas": component_schemas(honeypot_field),
         },
         "paths": {
             **_intake_paths(),
@@ -483,4 +485,4 @@ def document() -> dict[str, Any]:
 @bp.get("/openapi.json")
 def openapi() -> Response:
     """The document."""
-    return jsonify(document())
+    return jsonify(document(current_app.config["HONEYPOT_FIELD"]))

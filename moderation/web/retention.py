@@ -20,7 +20,7 @@ from moderation.domain.errors import DeadlineExceededError
 from moderation.services import privacy
 from moderation.storage.db import utcnow
 from moderation.web import deadline
-from moderation.web.database import EXTENSION as DB_EXTENSION
+from moderation.web.database import get_sessionmaker
 
 EXTENSION = "moderation.retention"
 INTERVAL_SECONDS = 3600.0
@@ -108,7 +108,7 @@ def run(app: Flask) -> privacy.PurgeReport | None:
     """
     session: Session | None = None
     try:
-        session = app.extensions[DB_EXTENSION]["sessionmaker"]()
+        session = get_sessionmaker(app)()
         report = privacy.purge(
             session,
             now=utcnow(),
