@@ -7,9 +7,11 @@ seeded first so that a deletion (or a dropped table) would show as well as an in
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,6 +23,8 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from moderation.storage.tables import Comment, DecisionRecord, Prediction
+from moderation.web.database import get_session
+from tests.conftest import served, sqlite_app
 from tests.factories import make_comment
 
 pytestmark = pytest.mark.functional
@@ -887,3 +891,44 @@ def test_unsupported_methods_are_405_with_json(
     assert "not allowed" in answer["message"]
     assert "POST" in response.headers["Allow"]
     assert counts(db_session) == before
+
+
+def test_a_chunked_body_over_the_limit_is_refused_like_any_other(tmp_path: Path) -> None:
+    # Sent without a length (Transfer-Encoding: chunked) through a real HTTP server, which
+    # ends the stream: before, Werkzeug cut it at the limit silently and the comment was stored.
+    app = sqlite_app(tmp_path / "chunked.db", RATELIMIT_ENABLED=False, FLOOD_SECONDS=0)
+    limit = app.config["MAX_CONTENT_LENGTH"]
+
+    def post_chunked(body: bytes, content_type: str) -> tuple[int, Any]:
+        def chunks() -> Iterator[bytes]:
+            for start in range(0, len(body), 64 * 1024):
+                yield body[start : start + 64 * 1024]
+
+        connection = http.client.HTTPConnection(host, port, timeout=30)
+        try:
+            connection.request(
+                "POST",
+                "/comments",
+                body=chunks(),
+                headers={"Content-Type": content_type, "Accept": "application/json"},
+                encode_chunked=True,
+            )
+            answer = connection.getresponse()
+            return answer.status, json.loads(answer.read() or b"null")
+        finally:
+            connection.close()
+
+    fields = payload(comment="A fair point about the bus routes.")
+    padded_form = urlencode({**fields, "padding": "x" * (limit + 10)}).encode()
+    oversized_json = json.dumps({**fields, "padding": "x" * (limit + 10)}).encode()
+    with served(app) as base:
+        host, port = base.removeprefix("http://").split(":")
+        status, body = post_chunked(padded_form, "application/x-www-form-urlencoded")
+        assert status == 413, body
+        status, body = post_chunked(oversized_json, "application/json")
+        assert status == 413, body
+        status, body = post_chunked(json.dumps(fields).encode(), "application/json")
+        assert status == 201, body  # a chunked body within the limit is taken as ever
+    with app.app_context():
+        stored = get_session().scalars(select(Comment.content)).all()
+    assert stored == ["A fair point about the bus routes."]
