@@ -228,10 +228,13 @@ def _webhook_settings(config: dict[str, Any]) -> None:
         raw = str(raw)  # a secret of digits only, which the environment reader took for JSON
     try:
         if isinstance(raw, float):
-            raise ValueError('write MODERATION_WEBHOOK_SECRETS as a JSON list: ["..."]')
+            raise ValueError('write it as a JSON list: ["..."]')
         config["WEBHOOK_SECRETS"] = _as_list(raw)
         for secret in config["WEBHOOK_SECRETS"]:
             key_of(secret)  # a whsec_ secret must decode, or nothing could be signed
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"bad MODERATION_WEBHOOK_SECRETS: {exc}") from exc
+    try:
         config["WEBHOOK_TIMEOUT"] = float(config["WEBHOOK_TIMEOUT"])
         config["WEBHOOK_MAX_ATTEMPTS"] = int(config["WEBHOOK_MAX_ATTEMPTS"])
     except (TypeError, ValueError) as exc:
