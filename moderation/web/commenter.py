@@ -1,17 +1,74 @@
 """The commenter's side that the comment form, the demo article and reader reports share:
-signed form tokens, the token that lets an author see their held comment, the "save my name"
-cookies, and where a form post may be sent back to."""
+reading a posted body, signed form tokens, the token that lets an author see their held
+comment, the "save my name" cookies, and where a form post may be sent back to."""
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
-from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
+from moderation.domain.errors import BadRequestError, UnsupportedMediaTypeError
+
 FORM_TOKEN_FIELD = "form_token"  # noqa: S105 - a field name
+_MAX_FORM_FIELDS = 50
+
+
+def _body_text() -> str:
+    raw = request.get_data(cache=True)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequestError("The request body is not valid UTF-8.", field=None) from None
+
+
+def read_payload() -> tuple[dict[str, Any], bool]:
+    """The posted fields and whether they came as JSON (an object), or a form; each malformed
+    body (bad UTF-8, bad JSON, too many fields, another media type) is a 4xx with a message."""
+    mimetype = request.mimetype
+    if mimetype == "application/json" or mimetype.endswith("+json"):
+        text = _body_text()
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise BadRequestError(
+                f"The body is not valid JSON: {exc.msg} (character {exc.pos})."
+            ) from None
+        except ValueError:  # integers beyond Python's digit limit
+            raise BadRequestError(
+                "The body is not valid JSON: a number has too many digits."
+            ) from None
+        except RecursionError:
+            raise BadRequestError("The body is not valid JSON: it is nested too deeply.") from None
+        if not isinstance(data, dict):
+            raise BadRequestError("The JSON body must be an object.")
+        return data, True
+    if mimetype == "application/x-www-form-urlencoded":
+        try:
+            pairs = parse_qsl(
+                _body_text(),
+                keep_blank_values=True,
+                encoding="utf-8",
+                errors="strict",
+                max_num_fields=_MAX_FORM_FIELDS,
+            )
+        except UnicodeDecodeError:
+            raise BadRequestError("The form data is not valid UTF-8.") from None
+        except ValueError:
+            raise BadRequestError("The form has too many fields.") from None
+        fields: dict[str, Any] = {}
+        for key, value in pairs:
+            fields.setdefault(key, value)
+        return fields, False
+    if mimetype == "multipart/form-data":
+        _body_text()  # the form's text must be UTF-8 (Werkzeug would replace bad bytes)
+        return {key: request.form.get(key) for key in request.form}, False
+    raise UnsupportedMediaTypeError()
 
 
 def _author_signer() -> URLSafeSerializer:

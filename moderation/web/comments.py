@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -22,11 +21,9 @@ from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
 from moderation.domain.errors import (
-    BadRequestError,
     ModerationError,
     NotFoundError,
     UnauthorizedError,
-    UnsupportedMediaTypeError,
     ValidationFailedError,
 )
 from moderation.domain.policy import Status
@@ -52,6 +49,7 @@ from moderation.web.commenter import (
     author_token,
     form_signer,
     new_form_token,
+    read_payload,
     redirect_target,
     safe_referrer,
     with_params,
@@ -71,7 +69,6 @@ MESSAGES = {
     Status.REJECTED: "Your comment was not published because it does not follow our community "
     "guidelines. Please keep the discussion respectful.",
 }
-_MAX_FORM_FIELDS = 50
 
 
 # --------------------------------------------------------------------------- tokens
@@ -139,57 +136,6 @@ def _site_client() -> SiteKey | None:
     if site is None:
         raise UnauthorizedError("This API key is not valid.")
     return site
-
-
-def _body_text() -> str:
-    raw = request.get_data(cache=True)
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadRequestError("The request body is not valid UTF-8.", field=None) from None
-
-
-def _read_payload() -> tuple[dict[str, Any], bool]:
-    """The posted fields and whether they came as JSON."""
-    mimetype = request.mimetype
-    if mimetype == "application/json" or mimetype.endswith("+json"):
-        text = _body_text()
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise BadRequestError(
-                f"The body is not valid JSON: {exc.msg} (character {exc.pos})."
-            ) from None
-        except ValueError:  # integers beyond Python's digit limit
-            raise BadRequestError(
-                "The body is not valid JSON: a number has too many digits."
-            ) from None
-        except RecursionError:
-            raise BadRequestError("The body is not valid JSON: it is nested too deeply.") from None
-        if not isinstance(data, dict):
-            raise BadRequestError("The JSON body must be an object.")
-        return data, True
-    if mimetype == "application/x-www-form-urlencoded":
-        try:
-            pairs = parse_qsl(
-                _body_text(),
-                keep_blank_values=True,
-                encoding="utf-8",
-                errors="strict",
-                max_num_fields=_MAX_FORM_FIELDS,
-            )
-        except UnicodeDecodeError:
-            raise BadRequestError("The form data is not valid UTF-8.") from None
-        except ValueError:
-            raise BadRequestError("The form has too many fields.") from None
-        fields: dict[str, Any] = {}
-        for key, value in pairs:
-            fields.setdefault(key, value)
-        return fields, False
-    if mimetype == "multipart/form-data":
-        _body_text()  # the form's text must be UTF-8 (Werkzeug would replace bad bytes)
-        return {key: request.form.get(key) for key in request.form}, False
-    raise UnsupportedMediaTypeError()
 
 
 def _unknown_fields(data: dict[str, Any]) -> list[dict[str, str]]:
@@ -317,7 +263,7 @@ def _remember_author(response: Response, data: CommentIn) -> None:
 @limit_intake_by_site
 def post_comment() -> Response:
     """The reply form's ``action``: validate, decide, store, answer."""
-    data, is_json = _read_payload()
+    data, is_json = read_payload()
     site = _site_client()
     errors = _unknown_fields(data) if is_json else []
     try:

@@ -7,15 +7,12 @@ the article (``redirect_to``) or gets a short page; JSON gets JSON.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request
 from werkzeug.wrappers import Response
 
-from moderation.domain.errors import BadRequestError, NotFoundError, UnsupportedMediaTypeError
+from moderation.domain.errors import NotFoundError
 from moderation.services import reports
-from moderation.web.commenter import redirect_target, safe_referrer, with_params
+from moderation.web.commenter import read_payload, redirect_target, safe_referrer, with_params
 from moderation.web.database import get_session
 from moderation.web.errors import wants_html
 from moderation.web.ratelimit import limiter
@@ -28,27 +25,13 @@ def _report_limit() -> str:
     return str(current_app.config["REPORT_RATE_LIMIT"])
 
 
-def _fields() -> dict[str, Any]:
-    if request.is_json:
-        try:
-            data = json.loads(request.get_data(as_text=False) or b"{}")
-        except (ValueError, RecursionError):
-            raise BadRequestError("The body is not valid JSON.") from None
-        if not isinstance(data, dict):
-            raise BadRequestError("The JSON body must be an object.")
-        return data
-    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data", ""):
-        return {k: request.form.get(k) for k in ("reason", "detail", "redirect_to")}
-    raise UnsupportedMediaTypeError()
-
-
 @bp.post("/comments/<int:comment_id>/report")
 @limiter.limit(_report_limit)
 def report(comment_id: int) -> Response:
     """Report a published comment to the moderators, with a reason."""
     if comment_id > 2**62:
         raise NotFoundError("No such published comment.")
-    data = _fields()
+    data, _ = read_payload()
     reason, detail = reports.validate(data.get("reason"), data.get("detail"))
     session = get_session()
     reader = reports.reader_key(current_app.config["SECRET_KEY"], request.remote_addr or "")

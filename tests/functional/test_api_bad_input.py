@@ -932,3 +932,25 @@ def test_a_chunked_body_over_the_limit_is_refused_like_any_other(tmp_path: Path)
     with app.app_context():
         stored = get_session().scalars(select(Comment.content)).all()
     assert stored == ["A fair point about the bus routes."]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        (b"reason=spam&detail=\xff\xfe", "application/x-www-form-urlencoded", 400),
+        (b'{"reason": "spam"', "application/json", 400),
+        (b"[1, 2]", "application/json", 400),
+        (b"reason=spam", "text/plain", 415),
+    ],
+)
+def test_a_malformed_report_gets_the_same_answers_as_a_malformed_comment(
+    client: FlaskClient, body: bytes, content_type: str, status: int
+) -> None:
+    # Reports read their body as comments do (commenter.read_payload): bad UTF-8 in a form
+    # was replaced silently before, and a malformed JSON body had no detail.
+    for path in ("/comments", "/comments/1/report"):
+        answer = client.post(
+            path, data=body, content_type=content_type, headers={"Accept": "application/json"}
+        )
+        assert answer.status_code == status, (path, answer.json)
+        assert answer.json["message"]
