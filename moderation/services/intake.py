@@ -39,7 +39,7 @@ from moderation.domain.rules import (
 from moderation.ml.features import CommentInput
 from moderation.ml.signals import content_signals
 from moderation.schemas import CommentIn
-from moderation.services import webhooks
+from moderation.services import authors, webhooks
 from moderation.services.scoring import Scorer, Scores
 from moderation.storage.db import utcnow
 from moderation.storage.tables import Comment, DecisionRecord
@@ -127,8 +127,6 @@ _SEEN = select(
     .scalar_subquery()
     .label("ip_rule"),
 )
-# A moderator's rules on an email and an address, for callers that store nothing (Akismet).
-_AUTHOR_RULES = select(*list(_SEEN.selected_columns)[2:])
 # Two transaction locks in one round trip (the same key twice when there is one).
 _LOCK_TWO = select(
     func.pg_advisory_xact_lock(func.hashtextextended(bindparam("first"), 0)),
@@ -250,9 +248,10 @@ class Judgement:
 
 
 def author_rules(session: Session, *, email: str, ip: str) -> tuple[str | None, str | None]:
-    """A moderator's rule (``block`` or ``trust``) on this email and on this address."""
-    row = session.connection().execute(_AUTHOR_RULES, {"email": email.lower(), "ip": ip}).one()
-    return row.email_rule, row.ip_rule
+    """A moderator's rule (``block`` or ``trust``) on this email and on this address, for
+    callers that store nothing (Akismet); the intake reads them in its own statement."""
+    rules = authors.rules_for(session, emails=[email], ips=[ip])
+    return rules.get(("email", email.lower())), rules.get(("ip", ip))
 
 
 def judge(
