@@ -416,9 +416,9 @@ def decisions_per_moderator(session: Session, rng: DateRange) -> list[tuple[str,
     return sorted(per.items(), key=lambda item: (-sum(item[1].values()), item[0]))
 
 
-def _has(reasons: Any, code: str) -> Any:
-    # Reason codes sit in the decision's JSON list; its text is the same on both databases.
-    return cast(reasons, Text).like(f'%"code": "{code}"%')
+def _has(code: str) -> Any:
+    # The automatic decision's reason codes, as intake stored them with the comment (",a,b,").
+    return Comment.reason_codes.contains(f",{code},", autoescape=True)
 
 
 def overturns(session: Session, rng: DateRange) -> list[Overturns]:
@@ -443,13 +443,13 @@ def overturns(session: Session, rng: DateRange) -> list[Overturns]:
         .limit(1)
         .scalar_subquery()
     )
-    status, reasons = first.status, first.reasons
-    spam_held = _has(reasons, "spam_uncertain")
-    abuse_held = or_(_has(reasons, "abuse_uncertain"), _has(reasons, "abuse_unaddressed"))
+    status = first.status
+    spam_held = _has("spam_uncertain")
+    abuse_held = or_(_has("abuse_uncertain"), _has("abuse_unaddressed"))
     kind = case(
-        (and_(status == Status.APPROVED, _has(reasons, "model_clear")), literal("published")),
-        (and_(status == Status.SPAM, _has(reasons, "spam_score")), literal("refused_spam")),
-        (and_(status == Status.REJECTED, _has(reasons, "abuse_score")), literal("refused_abuse")),
+        (and_(status == Status.APPROVED, _has("model_clear")), literal("published")),
+        (and_(status == Status.SPAM, _has("spam_score")), literal("refused_spam")),
+        (and_(status == Status.REJECTED, _has("abuse_score")), literal("refused_abuse")),
         (and_(status == Status.PENDING, spam_held, abuse_held), literal("held_both")),
         (and_(status == Status.PENDING, spam_held), literal("held_spam")),
         (and_(status == Status.PENDING, abuse_held), literal("held_abuse")),
