@@ -67,10 +67,6 @@ def _me() -> Moderator:
     return moderator
 
 
-def _filter() -> rq.QueueFilter:
-    return queue_filter()
-
-
 def _lease() -> timedelta:
     return timedelta(seconds=int(current_app.config["CLAIM_SECONDS"]))
 
@@ -87,7 +83,7 @@ def list_reviews() -> Response:
     session = get_session()
     listed = rq.list_comments(
         session,
-        flt=_filter(),
+        flt=queue_filter(),
         cursor=cursor,
         limit=per_page,
         offset=(page - 1) * per_page,
@@ -122,7 +118,9 @@ def claim_next() -> Response:
     """Lease the next N items in queue order."""
     body: ClaimNextIn = _body(ClaimNextIn)
     session = get_session()
-    items = rq.claim_next(session, moderator=_me(), count=body.count, flt=_filter(), lease=_lease())
+    items = rq.claim_next(
+        session, moderator=_me(), count=body.count, flt=queue_filter(), lease=_lease()
+    )
     session.commit()
     return jsonify({"items": [item_json(c) for c in items]})
 

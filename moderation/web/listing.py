@@ -144,12 +144,12 @@ def text_arg(name: str, high: int = 200) -> str | None:
     return value or None
 
 
-def queue_filter(args: Any = None) -> rq.QueueFilter:
+def queue_filter() -> rq.QueueFilter:
     """The tab, search and order of a listing, from the query string.
 
     :raises ValidationFailedError: an unknown tab or order, a bad score, a too long term.
     """
-    args = args if args is not None else request.args
+    args = request.args
     sort = args.get("sort", "priority") or "priority"
     if sort not in ("priority", "age"):
         raise ValidationFailedError(
